@@ -252,14 +252,14 @@ class HParam:
     default: float
     low: float
     high: float
-    scale: str = "linear"  # "log" for the learning rate, ε and other positive rates
+    scale: str = "linear"  # "log" (α, ε: positive rates), "log1m" (β: log of 1 − β), "linear"
     help: str = ""
 
 
 LR = HParam("lr", r"\alpha", 0.01, 1e-4, 2.0, "log", "learning rate")
-BETA = HParam("beta", r"\beta", 0.9, 0.0, 0.999, "linear", "momentum / averaging coefficient")
-BETA1 = HParam("beta1", r"\beta_1", 0.9, 0.0, 0.999, "linear", "first-moment decay")
-BETA2 = HParam("beta2", r"\beta_2", 0.999, 0.5, 0.9999, "linear", "second-moment decay")
+BETA = HParam("beta", r"\beta", 0.9, 0.0, 0.999, "log1m", "momentum / averaging coefficient")
+BETA1 = HParam("beta1", r"\beta_1", 0.9, 0.0, 0.999, "log1m", "first-moment decay")
+BETA2 = HParam("beta2", r"\beta_2", 0.999, 0.5, 0.9999, "log1m", "second-moment decay")
 EPS = HParam("eps", r"\varepsilon", 1e-8, 1e-12, 1e-1, "log", "guards the division")
 WEIGHT_DECAY = HParam("weight_decay", r"\lambda", 0.01, 0.0, 0.5, "linear", "decoupled weight decay")
 CLIP = HParam("clip", "c", 1.0, 1e-3, 1e3, "log", "clipping threshold")

@@ -1,0 +1,349 @@
+"""The trajectory runner: shapes, losses, divergence, compilation, vmapped runs, noise, mini-batches.
+
+Each distinct static configuration of ``optim.run`` costs about a second of compilation, so the
+tests share a few configurations (same optimizer, grad_fn, loss_fn, steps and record)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import optim
+from optim import batch_plan, run, run_many, run_minibatch
+from optim.runner import compile_count
+from surfaces import SURFACES
+from surfaces.data import linear_loss, make_line
+
+rosen = SURFACES["rosenbrock"]
+
+
+def np_rosen_grad(w, dtype=np.float64):
+    """∇ of (1 − x)² + 100 (y − x²)², by hand."""
+    x, y = w
+    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)], dtype)
+
+
+def np_rosen(w):
+    x, y = w
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+# Configuration "gd50": GD, Rosenbrock with its loss, 50 steps, every field recorded.
+def run_gd50(x0, **kw):
+    return run("gd", rosen.grad, x0, 50, loss_fn=rosen.f, **kw)
+
+
+# Configuration "mom100": momentum on Rosenbrock with its loss, 100 steps.
+def run_mom100(x0, **kw):
+    return run("momentum", rosen.grad, x0, 100, loss_fn=rosen.f, **kw)
+
+
+# --- shapes, start, loss --------------------------------------------------------------------------
+
+
+def test_shapes_start_and_loss():
+    x0 = np.array([-1.0, 1.5], np.float32)
+    traj = run_gd50(x0, lr=1e-3)
+    assert traj.params.shape == (51, 2)
+    assert traj.loss.shape == (51,)
+    assert traj.grads.shape == (50, 2)
+    assert traj.lr.shape == (50,)
+    assert traj.state.t.shape == (51,)
+    np.testing.assert_array_equal(np.asarray(traj.state.t), np.arange(51))
+    assert traj.epoch is None
+    np.testing.assert_array_equal(np.asarray(traj.params[0]), x0)
+    params = np.asarray(traj.params, np.float64)
+    np.testing.assert_allclose(np.asarray(traj.loss), [np_rosen(p) for p in params], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(traj.grads), [np_rosen_grad(p) for p in params[:-1]], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(traj.lr), 1e-3)
+    assert traj.diverged_at is None
+    assert float(traj.loss[-1]) < float(traj.loss[0])  # GD went down
+
+
+def test_gd_run_matches_numpy_loop():
+    x0 = np.array([-1.0, 1.5])
+    traj = run_gd50(x0, lr=1e-3)
+    w, expected = x0.copy(), [x0]
+    for _ in range(50):
+        w = w - 1e-3 * np_rosen_grad(w)
+        expected.append(w)
+    np.testing.assert_allclose(np.asarray(traj.params), np.array(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_start_point_as_a_tuple_like_surface_start():
+    traj = run_gd50(tuple(map(float, rosen.start)), lr=1e-4)
+    assert np.asarray(traj.params).shape == (51, 2)
+    np.testing.assert_array_equal(np.asarray(traj.params[0]), np.asarray(rosen.start, np.float32))
+
+
+# --- divergence -----------------------------------------------------------------------------------
+
+
+def test_divergence_is_reported_and_frozen_without_exception():
+    x0 = (-1.5, 2.0)
+    # Independent expectation: GD in NumPy float32, the first step whose parameters are not finite.
+    w, path, expected = np.array(x0, np.float32), [np.array(x0, np.float32)], None
+    with np.errstate(all="ignore"):
+        for k in range(1, 51):
+            w = (w - np.float32(10.0) * np_rosen_grad(w, np.float32)).astype(np.float32)
+            if not np.all(np.isfinite(w)):
+                expected = k
+                break
+            path.append(w)
+    assert expected is not None and expected > 1
+
+    traj = run_gd50(np.array(x0), lr=10.0)
+    assert traj.diverged_at == expected
+    params = np.asarray(traj.params)
+    assert np.all(np.isfinite(params))
+    np.testing.assert_allclose(params[:expected], np.array(path), rtol=1e-5)
+    # Frozen from the diverging step on: parameters and optimizer state.
+    np.testing.assert_array_equal(params[expected:], np.broadcast_to(params[expected - 1], params[expected:].shape))
+    t = np.asarray(traj.state.t)
+    np.testing.assert_array_equal(t[expected:], expected - 1)
+    np.testing.assert_array_equal(t[:expected], np.arange(expected))
+    # loss[i] is still f(params[i]) (may overflow to inf in float32, but not NaN)
+    np.testing.assert_allclose(np.asarray(traj.loss), np.asarray(jax.vmap(rosen.f)(traj.params)), rtol=1e-6)
+
+
+def test_run_without_divergence_reports_none():
+    traj = run_gd50(np.array([-1.5, 2.0]), lr=1e-4)
+    assert traj.diverged_at is None
+    assert int(traj.diverged_step) == -1
+    assert np.all(np.isfinite(np.asarray(traj.params)))
+
+
+# --- compilation ---------------------------------------------------------------------------------
+
+
+def test_moving_a_slider_does_not_recompile():
+    x0, x1 = np.array([-1.0, 1.5]), np.array([0.5, -0.5])
+    run_gd50(x0, lr=1e-3)
+    n = compile_count()
+    for kw in ({"lr": 2e-3}, {"lr": 1}, {"seed": 3}, {"noise": 0.5, "seed": 4}, {"noise": 0.0}):
+        run_gd50(x0, **kw)
+        assert compile_count() == n, kw
+    run_gd50(x1, lr=1e-3)
+    run_gd50((0.25, 0.75), lr=1e-3)
+    assert compile_count() == n
+
+    run("adam", rosen.grad, x0, 50, loss_fn=rosen.f, lr=1e-2)
+    n = compile_count()
+    for kw in ({"beta1": 0.8}, {"beta2": 0.99}, {"eps": 1e-3}, {"lr": 0.05, "beta1": 0.5, "beta2": 0.9, "eps": 1e-6}):
+        run("adam", rosen.grad, x0, 50, loss_fn=rosen.f, **kw)
+        assert compile_count() == n, kw
+
+    run_mom100(x0, lr=1e-4, beta=0.9)
+    n = compile_count()
+    run_mom100(x0, lr=1e-4, beta=0.5)
+    assert compile_count() == n
+
+    # The configuration of test_schedules.test_run_records_the_step_schedule.
+    for p in ({"gamma": 0.5, "step_size": 50}, {"gamma": 0.9, "step_size": 50}, {"gamma": 0.9, "step_size": 7}):
+        run("gd", rosen.grad, np.array([-1.0, 1.0]), 300, schedule="step", schedule_params=p, lr=1e-3)
+        if p["gamma"] == 0.5:
+            n = compile_count()
+    assert compile_count() == n
+    run("gd", rosen.grad, x0, 300, schedule="time", schedule_params={"k": 0.1}, lr=1e-3)
+    n = compile_count()
+    run("gd", rosen.grad, x0, 300, schedule="time", schedule_params={"k": 0.01}, lr=1e-3)
+    assert compile_count() == n
+
+    # The counter does count: another number of steps is another program.
+    zero = run("gd", rosen.grad, x0, 0, loss_fn=rosen.f, lr=1e-3)
+    assert compile_count() == n + 1
+    run("gd", rosen.grad, x1, 0, loss_fn=rosen.f, lr=0.5)
+    assert compile_count() == n + 1
+    # Steps = 0: the start point alone.
+    assert zero.params.shape == (1, 2) and zero.loss.shape == (1,) and zero.grads.shape == (0, 2)
+    np.testing.assert_array_equal(np.asarray(zero.params[0]), np.asarray(x0, np.float32))
+    np.testing.assert_allclose(float(zero.loss[0]), np_rosen(x0), rtol=1e-6)
+    assert zero.diverged_at is None
+
+
+# --- run_many ------------------------------------------------------------------------------------
+
+N = 4
+X0S = np.array([[-1.0, 1.5], [0.5, -0.5], [-1.5, 2.0], [1.2, 1.2]], np.float32)
+LRS = np.array([1e-4, 3e-4, 10.0, 5e-4])  # the third run diverges
+NOISES = np.array([0.0, 0.3, 0.0, 1.0])
+SEEDS = np.array([0, 1, 2, 3])
+
+
+def run_many_mom(x0s=X0S, lr=LRS, noise=NOISES, seed=SEEDS, beta=0.9):
+    return run_many("momentum", rosen.grad, x0s, 100, loss_fn=rosen.f, lr=lr, noise=noise, seed=seed, beta=beta)
+
+
+def test_run_many_rows_equal_single_runs():
+    many = run_many_mom()
+    assert many.params.shape == (N, 101, 2) and many.loss.shape == (N, 101)
+    assert many.grads is None  # not recorded by default
+    for i in range(N):
+        one = run_mom100(X0S[i], lr=float(LRS[i]), noise=float(NOISES[i]), seed=int(SEEDS[i]), beta=0.9)
+        np.testing.assert_array_equal(np.asarray(many.params[i, 0]), X0S[i])
+        np.testing.assert_allclose(np.asarray(many.params[i]), np.asarray(one.params), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(many.loss[i]), np.asarray(one.loss), rtol=1e-6, atol=1e-6)
+        assert int(many.diverged_step[i]) == (-1 if one.diverged_at is None else one.diverged_at)
+    assert int(many.diverged_step[2]) > 0
+    assert [int(k) for k in np.asarray(many.diverged_step)[[0, 1, 3]]] == [-1, -1, -1]
+
+
+def test_run_many_does_not_recompile_for_new_values():
+    run_many_mom()
+    n = compile_count()
+    run_many_mom(lr=LRS * 0.5)
+    run_many_mom(x0s=X0S[::-1].copy())
+    run_many_mom(noise=NOISES + 0.1, seed=SEEDS + 10)
+    run_many_mom(beta=0.5)
+    assert compile_count() == n
+
+
+def test_run_many_refuses_misshaped_hyperparameters():
+    with pytest.raises(ValueError, match="lr"):
+        run_many_mom(lr=np.ones(N + 1))
+
+
+# --- noise ----------------------------------------------------------------------------------------
+
+
+def _np_momentum(x0, steps, lr, beta):
+    w, v, out = np.asarray(x0, np.float64), 0.0, [np.asarray(x0, np.float64)]
+    for _ in range(steps):
+        v = beta * v + (1 - beta) * np_rosen_grad(w)
+        w = w - lr * v
+        out.append(w)
+    return np.array(out)
+
+
+def test_noise_seeds_and_zero_noise():
+    x0 = np.array([-1.0, 1.5])
+    a = run_mom100(x0, lr=3e-4, noise=2.0, seed=5)
+    b = run_mom100(x0, lr=3e-4, noise=2.0, seed=5)
+    c = run_mom100(x0, lr=3e-4, noise=2.0, seed=6)
+    np.testing.assert_array_equal(np.asarray(a.params), np.asarray(b.params))
+    assert not np.allclose(np.asarray(a.params), np.asarray(c.params))
+    # σ = 0 is the deterministic course momentum, whatever the seed.
+    for seed in (0, 9):
+        zero = run_mom100(x0, lr=3e-4, noise=0.0, seed=seed)
+        np.testing.assert_allclose(np.asarray(zero.params), _np_momentum(x0, 100, 3e-4, 0.9), rtol=1e-5, atol=1e-6)
+    # The gradient read is the true gradient plus σ·N(0, 1).
+    noise = np.asarray(a.grads, np.float64) - np.array([np_rosen_grad(p) for p in np.asarray(a.params[:-1], np.float64)])
+    assert abs(noise.std() / 2.0 - 1) < 0.2  # 200 samples: a 4-standard-error band
+    assert abs(noise.mean()) < 4 * 2.0 / np.sqrt(noise.size)
+
+
+# --- mini-batches ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("m", [10, 37, 64])
+@pytest.mark.parametrize("bs", [1, 5, 16, None])
+def test_batch_plan_visits_every_example_once_per_epoch(m, bs):
+    bs = m if bs is None else bs
+    epochs = 3
+    idx, mask = (np.asarray(a) for a in batch_plan(jax.random.key(11), m, bs, epochs))
+    nb = -(-m // bs)
+    assert idx.shape == mask.shape == (epochs * nb, min(bs, m))
+    orders = []
+    for e in range(epochs):
+        i, k = idx[e * nb:(e + 1) * nb], mask[e * nb:(e + 1) * nb].astype(bool)
+        seen = i[k]
+        np.testing.assert_array_equal(np.sort(seen), np.arange(m))  # every example exactly once
+        sizes = k.sum(axis=1)
+        assert np.all(sizes[:-1] == bs)
+        assert sizes[-1] == (m % bs or bs)  # the last batch is smaller when bs does not divide m
+        orders.append(seen)
+    if bs < m:  # shuffled, with a new permutation each epoch
+        assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[0], np.arange(m))
+    else:  # batch GD: the examples in their order
+        np.testing.assert_array_equal(orders[0], np.arange(m))
+
+
+M = 37
+X_LINE, Y_LINE = make_line(M, noise=0.5, seed=3)
+
+
+def full_mean_loss(p):
+    return jnp.mean(jax.vmap(linear_loss, (None, 0, 0))(p, X_LINE, Y_LINE))
+
+
+full_mean_grad = jax.grad(full_mean_loss)
+
+
+def test_full_batch_reproduces_batch_gd():
+    x0 = np.array([0.5, 1.0])
+    mb = run_minibatch("gd", linear_loss, x0, X_LINE, Y_LINE, epochs=40, batch_size=M, lr=0.1)
+    gd = run("gd", full_mean_grad, x0, 40, loss_fn=full_mean_loss, lr=0.1)
+    assert mb.params.shape == (41, 2)
+    np.testing.assert_allclose(np.asarray(mb.params), np.asarray(gd.params), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(mb.loss), np.asarray(gd.loss), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(mb.epoch), np.arange(40))
+    assert float(mb.loss[-1]) < 0.5 * float(mb.loss[0])
+
+
+BS, EPOCHS, K = 5, 4, 0.3  # 8 batches per epoch, the last of 2 examples
+
+
+def run_mb(seed):
+    return run_minibatch("gd", linear_loss, np.array([0.5, 1.0]), X_LINE, Y_LINE, epochs=EPOCHS, batch_size=BS,
+                         seed=seed, schedule="time", schedule_params={"k": K}, decay_per="epoch", lr=0.05)
+
+
+def test_minibatch_gradients_are_batch_means_of_per_example_gradients():
+    """Each step's gradient is the mean, over that step's mini-batch of ``batch_plan`` (the plan of
+    ``run_minibatch``, from the key of its seed), of the per-example gradients computed by hand."""
+    seed = 7
+    traj = run_mb(seed)
+    nb = -(-M // BS)
+    assert traj.params.shape == (EPOCHS * nb + 1, 2)
+    idx, mask = (np.asarray(a) for a in batch_plan(jax.random.key(seed), M, BS, EPOCHS))
+    params = np.asarray(traj.params, np.float64)
+    x, y = X_LINE.astype(np.float64), Y_LINE.astype(np.float64)
+    for i in range(EPOCHS * nb):
+        rows = idx[i][mask[i].astype(bool)]
+        w, b = params[i]
+        r = w * x[rows] + b - y[rows]
+        per_example = np.stack([2 * r * x[rows], 2 * r], axis=1)  # ∇ (w x + b − y)²
+        np.testing.assert_allclose(np.asarray(traj.grads[i]), per_example.mean(axis=0), rtol=1e-4, atol=1e-5)
+    # and that is the gradient of the batch's mean loss (jax.grad of the mean), e.g. the last batch
+    rows = idx[-1][mask[-1].astype(bool)]
+    assert len(rows) == M % BS
+    batch_grad = jax.grad(lambda p: jnp.mean(jax.vmap(linear_loss, (None, 0, 0))(p, X_LINE[rows], Y_LINE[rows])))
+    np.testing.assert_allclose(np.asarray(traj.grads[-1]), np.asarray(batch_grad(traj.params[-2])), rtol=1e-5, atol=1e-6)
+
+
+def test_minibatch_seed_epoch_and_decay_per_epoch():
+    a, b, c = run_mb(1), run_mb(1), run_mb(2)
+    np.testing.assert_array_equal(np.asarray(a.params), np.asarray(b.params))
+    assert not np.allclose(np.asarray(a.params), np.asarray(c.params))  # another shuffle
+    nb = -(-M // BS)
+    epoch = np.arange(EPOCHS * nb) // nb
+    np.testing.assert_array_equal(np.asarray(a.epoch), epoch)
+    np.testing.assert_allclose(np.asarray(a.lr), 0.05 / (1 + K * epoch), rtol=1e-6)
+    lr = np.asarray(a.lr).reshape(EPOCHS, nb)
+    assert np.all(lr == lr[:, :1]) and np.all(np.diff(lr[:, 0]) < 0)
+    # the loss is the full-data mean loss at each params
+    np.testing.assert_allclose(np.asarray(a.loss), np.asarray(jax.vmap(full_mean_loss)(a.params)), rtol=1e-5)
+
+
+def test_run_minibatch_refuses_bad_arguments():
+    x0 = np.zeros(2)
+    with pytest.raises(ValueError, match="batch size"):
+        run_minibatch("gd", linear_loss, x0, X_LINE, Y_LINE, epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match="week"):
+        run_minibatch("gd", linear_loss, x0, X_LINE, Y_LINE, epochs=1, batch_size=4, decay_per="week")
+    with pytest.raises(ValueError, match="examples"):
+        run_minibatch("gd", linear_loss, x0, X_LINE[:0], Y_LINE[:0], epochs=1, batch_size=4)
+
+
+def test_run_refuses_unknown_record_field():
+    with pytest.raises(ValueError, match="gradients"):
+        run("gd", rosen.grad, np.zeros(2), 5, record=("params", "gradients"))
+
+
+def test_optimizer_entry_passes_through_run():
+    """An Optimizer object (with a convention chosen) is accepted in place of its name."""
+    opt = optim.OPTIMIZERS["momentum"]
+    traj = run(opt, rosen.grad, np.array([-1.0, 1.5]), 100, loss_fn=rosen.f, lr=3e-4)
+    np.testing.assert_allclose(np.asarray(traj.params), _np_momentum([-1.0, 1.5], 100, 3e-4, 0.9), rtol=1e-5, atol=1e-6)
