@@ -1,4 +1,7 @@
-"""Descent Lab: the entry point. Page config, navigation over pages/, the shared sidebar."""
+"""Descent Lab: the entry point. Page config, navigation over app_pages/, the shared sidebar.
+
+The pages live in app_pages/, not pages/: with a pages/ folder beside it, Streamlit serves the
+first session after a start in its older multipage mode, which runs a page without this file."""
 
 import streamlit as st
 
@@ -6,8 +9,8 @@ from ui import state
 from ui.common import GLOBAL_SETTINGS, PRESENT
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/race.py", title="Optimizer race", icon=":material/sports_score:", url_path="race"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/race.py", title="Optimizer race", icon=":material/sports_score:", url_path="race"),
 ]
 
 present = PRESENT.parse(st.query_params.get(PRESENT.key, "0")) if st.query_params.get(PRESENT.key, "0") in (

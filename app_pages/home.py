@@ -8,4 +8,4 @@ st.markdown(
     "and drawn by Plotly: gradient descent, momentum, Nesterov, RMSprop, Adam and its variants, "
     "racing on loss surfaces you choose or type."
 )
-st.page_link("pages/race.py", label="**The optimizer race**: several optimizers, one start, one surface.", icon=":material/sports_score:")
+st.page_link("app_pages/race.py", label="**The optimizer race**: several optimizers, one start, one surface.", icon=":material/sports_score:")

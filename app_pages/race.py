@@ -131,7 +131,8 @@ for i, (name, (opt, hp)) in enumerate(configs.items()):
     records[name] = rec
     out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, gap)
     outcomes.append(out)
-    end = out.diverged_at - 1 if out.diverged_at else len(rec["params"]) - 1
+    end = min(out.diverged_at - 1 if out.diverged_at else len(rec["params"]) - 1,
+              out.left_domain_at if out.left_domain_at is not None else len(rec["params"]))
     note = out.verdict if (out.diverged_at or out.left_domain_at) else ""
     runs.append(RunView(name, opt.label, rec["params"], rec["loss"], end, note, i))
 
