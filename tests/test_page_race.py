@@ -1,0 +1,119 @@
+"""The race page under Streamlit's AppTest: defaults, every surface, formulas good and bad,
+a full configuration from the URL, a malformed URL, step-through."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from surfaces import SURFACES
+
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "race.py")
+
+
+def page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def charts(at) -> dict:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def race_spec(at) -> dict:
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(s for s in specs if s.get("frames"))
+
+
+def test_defaults():
+    at = page()
+    assert not at.exception and not at.error
+    spec = race_spec(at)
+    assert len(spec["frames"]) > 10
+    assert len(at.get("plotly_chart")) >= 2  # race + loss
+    assert at.sidebar.multiselect[0].value == ["gd", "momentum", "rmsprop", "adam"]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 4
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_every_surface(name):
+    at = page(surface=name, opts="gd,adam", steps="60")
+    assert not at.exception, at.exception
+    assert not at.error
+    assert at.sidebar.selectbox(key="surface").value == name
+    assert race_spec(at)["layout"]["xaxis"]["range"] == list(SURFACES[name].domain[0])
+
+
+def test_custom_formula():
+    at = page(surface="custom", formula="x**2 + 3*y**2 - cos(x*y)", xmin="-2", xmax="2", ymin="-1", ymax="1",
+              opts="adam", steps="50")
+    assert not at.exception and not at.error
+    assert race_spec(at)["layout"]["yaxis"]["range"] == [-1.0, 1.0]
+    assert any("cos" in m.value for m in at.latex)
+
+
+@pytest.mark.parametrize("formula", ["__import__('os').system('echo hi')", "x +* y", "foo(x)", "x.real"])
+def test_bad_formula_is_an_error_message_not_an_exception(formula):
+    at = page(surface="custom", formula=formula)
+    assert not at.exception
+    assert at.error and "refused" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_a_query_string_sets_the_whole_race():
+    at = page(surface="himmelblau", opts="adam,nesterov", **{"adam.lr": "0.05", "nesterov.beta": "0.95"},
+              steps="123", x0="1", y0="-1", sched="step", **{"sched.step.gamma": "0.3"}, noise="0.5", seed="7")
+    assert not at.exception and not at.warning
+    sb = at.sidebar
+    assert sb.selectbox(key="surface").value == "himmelblau"
+    assert sb.multiselect(key="opts").value == ["adam", "nesterov"]
+    assert sb.select_slider(key="adam.lr").value == 0.05
+    assert sb.select_slider(key="nesterov.beta").value == 0.95
+    assert sb.slider(key="steps").value == 123
+    assert sb.number_input(key="x0").value == 1.0 and sb.number_input(key="y0").value == -1.0
+    assert sb.selectbox(key="sched").value == "step"
+    assert sb.slider(key="sched.step.gamma").value == pytest.approx(0.3)
+    assert sb.number_input(key="noise").value == 0.5 and sb.number_input(key="seed").value == 7
+    spec = race_spec(at)
+    assert spec["frames"][-1]["name"] == "123"
+    # the page writes its settings back: the URL follows the widgets
+    at = sb.slider(key="steps").set_value(200).run()
+    assert str(at.query_params["steps"]) in ("200", "['200']")
+    assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
+
+
+def test_a_malformed_query_string_falls_back_with_warnings():
+    at = page(surface="nowhere", steps="many", opts="adam,evil", **{"adam.lr": "-5", "gd.lr": "nan"},
+              x0="1e400", present="maybe")
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning)
+    for key in ("surface", "steps", "opts", "adam.lr", "gd.lr", "x0"):
+        assert f"`{key}=" in texts, key
+    assert at.sidebar.selectbox(key="surface").value == "bowl"
+    assert at.sidebar.slider(key="steps").value == 300
+    assert race_spec(at)
+
+
+def test_step_through_shows_the_equations_with_numbers():
+    at = page(opts="adam", steps="20", walk="1", walk_opt="adam")
+    assert not at.exception
+    latex = [m.value for m in at.latex]
+    assert any(r"\hat v" in t and "begin{pmatrix}" in t for t in latex)
+    assert any("Update 0 → 1" in m.value for m in at.markdown)
+    step = next(b for b in at.button if b.label.startswith("Step"))
+    at = step.click().run()
+    assert any("Update 1 → 2" in m.value for m in at.markdown)
+    back = next(b for b in at.button if b.label.startswith("◀"))
+    at = back.click().run()
+    assert any("Update 0 → 1" in m.value for m in at.markdown)
+
+
+def test_divergence_is_reported_on_the_page():
+    at = page(surface="rosenbrock", opts="gd", **{"gd.lr": "0.5"}, steps="50")
+    assert not at.exception
+    assert any("diverged at step" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert "diverged at step" in table["outcome"][0]
