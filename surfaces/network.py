@@ -325,7 +325,7 @@ def init_mlp(key, sizes, init: str = "he", sigma: float = 1.0, batchnorm: bool =
     key = jax.random.key(key) if isinstance(key, int) else key
     keys = jax.random.split(key, len(sizes) - 1)
     params = []
-    for i, (k, n_in, n_out) in enumerate(zip(keys, sizes[:-1], sizes[1:])):
+    for i, (k, n_in, n_out) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
         layer = {"W": fn(k, n_in, n_out, float(sigma)), "b": jnp.zeros(n_out, jnp.float32)}
         if batchnorm and i < depth:
             layer["gamma"] = jnp.ones(n_out, jnp.float32)
@@ -377,41 +377,6 @@ def batchnorm(z, gamma, beta, mu, var, eps=BN_EPS):
     return gamma * (z - mu) / jnp.sqrt(var + eps) + beta
 
 
-def _hidden_layer(layer, a, running, g, train, mask, momentum):
-    """One hidden layer: a_{l−1} -> (a_l, z_l, the layer's new running (μ, σ²) or ``running``)."""
-    z = a @ layer["W"] + layer["b"]
-    new = running
-    if "gamma" in layer:
-        if train:
-            mu, var = batch_stats(z, mask)
-            if running is not None:
-                new = (momentum * running[0] + (1 - momentum) * mu, momentum * running[1] + (1 - momentum) * var)
-        else:
-            mu, var = running
-        z = batchnorm(z, layer["gamma"], layer["beta"], mu, var)
-    return g(z), z, new
-
-
-def _runs(layers) -> list[tuple[int, int]]:
-    """Consecutive layers grouped by identical shapes, as (start, stop): a run of equal layers
-    is one ``lax.scan``, so that compiling a 50-layer network costs what a 3-layer one does."""
-    shape = lambda layer: tuple(sorted((k, jnp.shape(v)) for k, v in layer.items()))
-    runs, start = [], 0
-    for i in range(1, len(layers) + 1):
-        if i == len(layers) or shape(layers[i]) != shape(layers[start]):
-            runs.append((start, i))
-            start = i
-    return runs
-
-
-def _stack(trees):
-    return tmap(lambda *xs: jnp.stack(xs), *trees)
-
-
-def _unstack(tree, n: int) -> list:
-    return [tmap(lambda x: x[i], tree) for i in range(n)]
-
-
 def forward(params, X, activation: str = "relu", bn_state: BNState | None = None, train: bool = True, *,
             mask=None, momentum: float = BN_MOMENTUM, return_activations: bool = False) -> Forward:
     """a₀ = X;  z_l = a_{l−1} W_l + b_l;  hidden layers: z_l := BN(z_l) if the layer has γ, β,
@@ -420,36 +385,30 @@ def forward(params, X, activation: str = "relu", bn_state: BNState | None = None
     Batch norm in training (``train``) uses the statistics of the batch (weighted by ``mask``) and
     updates the running averages μ_run := β μ_run + (1 − β) μ, σ²_run := β σ²_run + (1 − β) σ²
     (β = ``momentum``; σ² the biased batch variance); at test time it uses μ_run, σ²_run."""
+    # The layers are unrolled: a lax.scan over equal layers compiled slower here (20 s against 5 s
+    # for 50 layers, XLA CPU).
     g = get_activation(activation).fn
     bn = has_batchnorm(params)
     if bn and not train and bn_state is None:
         raise ValueError("batch norm at test time needs the running statistics (bn_state)")
-    hidden = params[:-1]
-    running = list(zip(bn_state.mean, bn_state.var)) if (bn and bn_state is not None) else [None] * len(hidden)
-    layer_fn = partial(_hidden_layer, g=g, train=train, mask=mask, momentum=momentum)
-    a, zs, as_, new_running = X, [], [], []
-    for start, stop in _runs(hidden):
-        n = stop - start
-        if n == 1:
-            a, z, r = layer_fn(hidden[start], a, running[start])
-            zs.append(z)
-            as_.append(a)
-            new_running.append(r)
-            continue
-
-        def body(a, xs):
-            a, z, r = layer_fn(xs[0], a, xs[1])
-            return a, ((z, a) if return_activations else None, r)
-
-        a, (za, r) = jax.lax.scan(body, a, (_stack(hidden[start:stop]), _stack(running[start:stop])))
-        if return_activations:
-            zs.extend(_unstack(za[0], n))
-            as_.extend(_unstack(za[1], n))
-        new_running.extend(_unstack(r, n) if r is not None else [None] * n)
+    a = X
+    zs, as_, means, vars_ = [], [], [], []
+    for i, layer in enumerate(params[:-1]):
+        z = a @ layer["W"] + layer["b"]
+        if bn:
+            if train:
+                mu, var = batch_stats(z, mask)
+                if bn_state is not None:
+                    means.append(momentum * bn_state.mean[i] + (1 - momentum) * mu)
+                    vars_.append(momentum * bn_state.var[i] + (1 - momentum) * var)
+            else:
+                mu, var = bn_state.mean[i], bn_state.var[i]
+            z = batchnorm(z, layer["gamma"], layer["beta"], mu, var)
+        a = g(z)
+        zs.append(z)
+        as_.append(a)
     out = a @ params[-1]["W"] + params[-1]["b"]
-    new_state = bn_state
-    if bn and train and bn_state is not None:
-        new_state = BNState(tuple(r[0] for r in new_running), tuple(r[1] for r in new_running))
+    new_state = BNState(tuple(means), tuple(vars_)) if (bn and train and bn_state is not None) else bn_state
     if not return_activations:
         return Forward(out, new_state, None, None)
     return Forward(out, new_state, tuple(zs), tuple(as_))

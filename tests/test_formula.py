@@ -11,9 +11,9 @@ import time
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from formula_corpus import INJECTIONS, POSITIVE_ONLY, VALID
 
 from surfaces import FormulaError, parse_formula
-from formula_corpus import INJECTIONS, POSITIVE_ONLY, VALID
 
 RNG = np.random.default_rng(0)
 POINTS = RNG.uniform(-2.5, 2.5, size=(64, 2)).astype(np.float32)

@@ -122,8 +122,8 @@ def oracle_path(key, grad_fn, x0, hp, steps):
 
 def rule_path(opt, grad_fn, x0, hp, steps):
     """The rule's parameters and states after 0..steps updates, through ``opt.step`` in a scan.
-    (``optim.run`` is tested against such a loop in test_runner.py; it also compiles simulated
-    noise, about a second per configuration, which 32 configurations here cannot afford.)"""
+    (Compiled together with optax's path, with the problem traced: one compilation per rule and
+    convention.  ``optim.run`` is tested against hand loops in test_runner.py.)"""
 
     def body(carry, _):
         p, s = opt.step(grad_fn, *carry, hp)

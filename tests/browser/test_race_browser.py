@@ -1,0 +1,27 @@
+"""The race page in headless Chromium: it draws, Play moves the heads, nothing errs."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+HEADS_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.sliders
+      && g._fullLayout.sliders.length);
+  const i = gd.data.findIndex(t => t.name === 'heads');
+  return Array.from(gd._fullData[i].x).concat(Array.from(gd._fullData[i].y));
+}"""
+
+
+def test_play_moves_the_heads(open_page):
+    opened = open_page("/race?opts=gd,momentum,adam&steps=200")
+    page = opened.page
+    assert page.query_selector('[data-testid="stException"]') is None
+    before = page.evaluate(HEADS_JS)
+    page.get_by_text("▶ Play", exact=True).click()
+    page.wait_for_timeout(2500)
+    after = page.evaluate(HEADS_JS)
+    opened.screenshot("race-playing")
+    assert len(before) == len(after) > 0
+    moved = sum(abs(a - b) for a, b in zip(before, after))
+    assert moved > 0.1, "the heads did not move after Play"
+    assert opened.real_errors() == []
