@@ -5,23 +5,18 @@ first session after a start in its older multipage mode, which runs a page witho
 
 import streamlit as st
 
-from ui import state
-from ui.common import GLOBAL_SETTINGS, PRESENT
+from ui import nav, state
+from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
-PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/race.py", title="Optimizer race", icon=":material/sports_score:", url_path="race"),
-]
-
-present = PRESENT.parse(st.query_params.get(PRESENT.key, "0")) if st.query_params.get(PRESENT.key, "0") in (
-    "0", "1", "true", "false") else False
+raw = st.query_params.get(PRESENT.key, "0")
+present = raw.lower() in ("1", "true", "yes", "on")
 st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide",
                    initial_sidebar_state="collapsed" if present else "auto")
-page = st.navigation(PAGES)
+page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path or None,
+                              default=not p.url_path) for p in nav.available()])
 state.load(GLOBAL_SETTINGS, page.url_path or "home")
 st.sidebar.toggle("Presentation mode", key=PRESENT.key,
-                  help="Larger fonts, lines and markers for a projector; the link keeps it on.")
+                  help="Larger fonts, lines and markers and a projector-friendly layout; the link keeps it on.")
 if st.session_state[PRESENT.key]:
-    st.markdown("<style>html, body, [class*='css'] {font-size: 1.25rem;} h1 {font-size: 2.6rem;}</style>",
-                unsafe_allow_html=True)
+    st.markdown(presentation_css(), unsafe_allow_html=True)
 page.run()

@@ -1,11 +1,23 @@
-"""Home: what Descent Lab teaches, and where each lesson lives."""
+"""Home: what Descent Lab teaches, as a lesson path that follows the course."""
 
 import streamlit as st
 
+from ui import nav
+
 st.title("Descent Lab")
 st.markdown(
-    "Watch optimizers learn. Every update rule here is the formula of the course, run by JAX "
-    "and drawn by Plotly: gradient descent, momentum, Nesterov, RMSprop, Adam and its variants, "
-    "racing on loss surfaces you choose or type."
+    "Watch optimizers learn. Every update rule here is the formula of the course, to the letter, "
+    "run by JAX and drawn by Plotly. Follow the path below: each card opens its page ready to play "
+    "(press **▶ Play** on the animated figures)."
 )
-st.page_link("app_pages/race.py", label="**The optimizer race**: several optimizers, one start, one surface.", icon=":material/sports_score:")
+pages = {p.path for p in nav.available()}
+lessons = [lesson for lesson in nav.LESSONS if lesson.page in pages]
+cols = st.columns(2)
+for i, lesson in enumerate(lessons):
+    with cols[i % 2].container(border=True):
+        st.subheader(lesson.title)
+        st.write(lesson.text)
+        st.page_link(lesson.page, label="Open this lesson", icon=":material/play_circle:",
+                     query_params=lesson.query or None)
+st.caption("Every page keeps its settings in the address bar: copy the URL to share a configuration. "
+           "Presentation mode (sidebar) enlarges everything for a projector.")

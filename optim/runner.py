@@ -37,7 +37,7 @@ class Trajectory(NamedTuple):
     lr:     (steps,) the learning rate of each update.
     state:  the optimizer state after each update, stacked, with the initial state first.
     epoch:  (steps,) the epoch of each update (mini-batch runs), else None.
-    diverged_step: the first step whose parameters were not finite, −1 if none.
+    diverged_step: the first step whose parameters (or the loss there) were not finite, −1 if none.
     Fields that were not asked for in ``record`` are None.
     """
 
@@ -51,7 +51,7 @@ class Trajectory(NamedTuple):
 
     @property
     def diverged_at(self) -> int | None:
-        """The first step whose params are not finite, or None (single runs)."""
+        """The first step whose params (or loss) are not finite, or None (single runs)."""
         k = int(self.diverged_step)
         return None if k < 0 else k
 
@@ -160,42 +160,49 @@ def _stack_first(first, rest):
 
 def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
                 decay_per_epoch: bool, x0, hp, sp, key, data) -> Trajectory:
+    """The scan.  A step is taken only if the new parameters, and the loss there when it is
+    recorded, are finite; the first refused step is ``diverged_step`` and everything stays
+    frozen from there (a finite point whose loss overflows counts as diverged too)."""
     has_loss = "loss" in record and not (isinstance(problem, Plain) and problem.loss_fn is None)
     batches, epoch = problem.plan(key, data, steps, x0)
     t_sched = (epoch if decay_per_epoch else jnp.arange(steps)).astype(jnp.float32)
     state0 = opt.init(x0)
+    loss0 = jnp.asarray(problem.loss(x0, data), jnp.float32) if has_loss else jnp.zeros([], jnp.float32)
 
     def body(carry, xs):
-        p, st, div = carry
+        p, st, loss_p, div = carry
         i, t, batch = xs
         lr_t = sched.fn(t, hp["lr"], sp)
         grad_fn = partial(problem.grad, data=data, batch=batch)
         g = grad_fn(p)
         p_new, st_new = opt.step(grad_fn, p, st, {**hp, "lr": lr_t})
-        alive = div < 0
         ok = _all_finite(p_new)
+        if has_loss:
+            loss_new = jnp.asarray(problem.loss(p_new, data), jnp.float32)
+            ok = ok & jnp.isfinite(loss_new)
+        else:
+            loss_new = loss_p
+        alive = div < 0
         take = alive & ok
         p_out, st_out = _select(take, p_new, p), _select(take, st_new, st)
+        loss_out = jnp.where(take, loss_new, loss_p)
         div = jnp.where(alive & ~ok, i + 1, div)
         out = {
-            "params": p_out,
-            "loss": problem.loss(p, data) if has_loss else None,
+            "params": p_out if "params" in record else None,
+            "loss": loss_out if has_loss else None,
             "grads": g if "grads" in record else None,
             "lr": lr_t,
             "state": st_out if "state" in record else None,
         }
-        return (p_out, st_out, div), out
+        return (p_out, st_out, loss_out, div), out
 
-    (p_end, _, div), out = jax.lax.scan(
-        body, (x0, state0, jnp.array(-1, jnp.int32)), (jnp.arange(steps), t_sched, batches),
+    (_, _, _, div), out = jax.lax.scan(
+        body, (x0, state0, loss0, jnp.array(-1, jnp.int32)), (jnp.arange(steps), t_sched, batches),
         length=steps,
     )
-    loss = None
-    if has_loss:
-        loss = jnp.concatenate([out["loss"], jnp.asarray(problem.loss(p_end, data))[None]])
     return Trajectory(
         params=_stack_first(x0, out["params"]) if "params" in record else None,
-        loss=loss,
+        loss=_stack_first(loss0, out["loss"]) if has_loss else None,
         grads=out["grads"],
         lr=out["lr"] if "lr" in record else None,
         state=_stack_first(state0, out["state"]) if "state" in record else None,

@@ -18,6 +18,12 @@ def style() -> Style:
     return Style(presentation=bool(st.session_state.get(PRESENT.key, False)), dark=dark)
 
 
+def presentation_css() -> str:
+    """Larger text and controls for a lecture hall."""
+    return ("<style>html, body, [data-testid='stMarkdownContainer'] p, label {font-size: 1.3rem !important;}"
+            " h1 {font-size: 3rem !important;} [data-testid='stSidebar'] {min-width: 22rem;}</style>")
+
+
 def plot(fig, key: str | None = None) -> None:
     """Show a figure full-width, with the mode bar's image export at a projector-friendly scale."""
     st.plotly_chart(fig, width="stretch", key=key,
