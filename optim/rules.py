@@ -262,7 +262,7 @@ BETA1 = HParam("beta1", r"\beta_1", 0.9, 0.0, 0.999, "log1m", "first-moment deca
 BETA2 = HParam("beta2", r"\beta_2", 0.999, 0.5, 0.9999, "log1m", "second-moment decay")
 EPS = HParam("eps", r"\varepsilon", 1e-8, 1e-12, 1e-1, "log", "guards the division")
 WEIGHT_DECAY = HParam("weight_decay", r"\lambda", 0.01, 0.0, 0.5, "linear", "decoupled weight decay")
-CLIP = HParam("clip", "c", 1.0, 1e-3, 1e3, "log", "clipping threshold")
+CLIP = HParam("clip_at", "c", 1.0, 1e-3, 1e3, "log", "clipping threshold")
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,7 +317,7 @@ class Optimizer:
     def step(self, grad_fn, params, state, hp):
         """One update: ``(params, state) -> (params, state)``, the gradient read through
         ``grad_fn`` (clipped if this entry clips)."""
-        grad_fn = clipped(grad_fn, self.clip, hp.get("clip", CLIP.default))
+        grad_fn = clipped(grad_fn, self.clip, hp.get(CLIP.name, CLIP.default))
         return self.step_fn(grad_fn, params, state, hp, self.convention)
 
 

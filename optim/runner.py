@@ -33,7 +33,8 @@ class Trajectory(NamedTuple):
 
     params: (steps + 1, *x0.shape), ``params[0] == x0``.
     loss:   (steps + 1,) loss at each ``params[i]`` (full-data loss for mini-batch runs).
-    grads:  (steps, *x0.shape) the gradient the rule read at ``params[i]`` (noise or batch included).
+    grads:  (steps, *x0.shape) the gradient at ``params[i]`` with that step's noise or mini-batch,
+            before clipping (Nesterov reads its own at the look-ahead point).
     lr:     (steps,) the learning rate of each update.
     state:  the optimizer state after each update, stacked, with the initial state first.
     epoch:  (steps,) the epoch of each update (mini-batch runs), else None.

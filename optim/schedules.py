@@ -60,7 +60,7 @@ def warmup(t, lr, p):
 
 
 def warmup_cosine(t, lr, p):
-    """α_t = α₀ (t + 1) / w for t < w, then α₀ (a + (1 − a) · ½ (1 + cos(π (t − w) / (T − w))))."""
+    """α_t = α₀ (t + 1) / w for t < w, then α₀ (a + (1 − a) · ½ (1 + cos(π min(t − w, T − w) / (T − w))))."""
     w = p["warmup"]
     ramp = (t + 1) / w
     decay = _cosine_factor(jnp.maximum(t - w, 0.0), jnp.maximum(p["total"] - w, 1.0), p["final"])
@@ -97,7 +97,7 @@ SCHEDULES: dict[str, Schedule] = {
                  r"\alpha_t = \alpha_0 \min\!\big(1, \tfrac{t+1}{w}\big)"),
         Schedule("warmup_cosine", "Warm-up then cosine", warmup_cosine, (WARMUP, TOTAL, FINAL),
                  r"\alpha_t = \begin{cases} \alpha_0 \frac{t+1}{w} & t < w \\ "
-                 r"\alpha_0 \Big(a + \tfrac{1-a}{2}\big(1 + \cos\tfrac{\pi (t-w)}{T-w}\big)\Big) & t \ge w"
+                 r"\alpha_0 \Big(a + \tfrac{1-a}{2}\big(1 + \cos\tfrac{\pi \min(t-w,\, T-w)}{T-w}\big)\Big) & t \ge w"
                  r"\end{cases}"),
     ]
 }

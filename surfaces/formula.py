@@ -115,11 +115,20 @@ def _fold(fold, args, node) -> _Node | None:
     return _constant(float(value), node)
 
 
+def _operator_column(node: ast.BinOp, src: str) -> int:
+    """The 1-based column of a binary operator: the first character between its operands that
+    is not a space or a parenthesis."""
+    for i in range(node.left.end_col_offset, node.right.col_offset):
+        if src[i] not in " ()":
+            return i + 1
+    return node.left.end_col_offset + 1
+
+
 def _paren(n: _Node, min_prec: int) -> str:
     return rf"\left({n.latex}\right)" if n.prec < min_prec else n.latex
 
 
-def _check(node, depth: int) -> _Node:
+def _check(node, depth: int, src: str) -> _Node:
     if depth > MAX_DEPTH:
         raise FormulaError(f"the formula is nested too deeply (at most {MAX_DEPTH} levels)", _col(node))
     if isinstance(node, ast.Constant):
@@ -141,7 +150,7 @@ def _check(node, depth: int) -> _Node:
         hint = " (it is a function: call it, e.g. sin(x))" if node.id in FUNCTIONS else ""
         raise FormulaError(f"the name {node.id!r} is not allowed{hint}; allowed: {ALLOWED}", _col(node))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        a = _check(node.operand, depth + 1)
+        a = _check(node.operand, depth + 1, src)
         sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
         folded = _fold(lambda u: sign * u, [a], node)
         if folded:
@@ -149,7 +158,7 @@ def _check(node, depth: int) -> _Node:
         op = "-" if sign < 0 else "+"
         return _Node(lambda x, y: sign * a.fn(x, y), f"{op}{_paren(a, 2)}", 3)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        a, b = _check(node.left, depth + 1), _check(node.right, depth + 1)
+        a, b = _check(node.left, depth + 1, src), _check(node.right, depth + 1, src)
         jfn, pyfn = _BINOPS[type(node.op)]
         folded = _fold(pyfn, [a, b], node)
         if folded:
@@ -176,7 +185,7 @@ def _check(node, depth: int) -> _Node:
         if len(node.args) != arity:
             raise FormulaError(f"{name}() takes {arity} argument{'s' * (arity > 1)}, "
                                f"not {len(node.args)}", _col(node))
-        args = [_check(a, depth + 1) for a in node.args]
+        args = [_check(a, depth + 1, src) for a in node.args]
         folded = _fold(pyfn, args, node)
         if folded:
             return folded
@@ -188,7 +197,7 @@ def _check(node, depth: int) -> _Node:
         }.get(name, rf"\{name}\left({inner}\right)")
         return _Node(fn, latex, _ATOM)
     if isinstance(node, (ast.BinOp, ast.UnaryOp)):
-        where = node.left.end_col_offset + 1 if isinstance(node, ast.BinOp) else _col(node)
+        where = _operator_column(node, src) if isinstance(node, ast.BinOp) else _col(node)
         raise FormulaError(f"the operator {_describe(node.op)} is not allowed; allowed: {ALLOWED}", where)
     raise FormulaError(f"{_describe(node)} is not allowed; allowed: {ALLOWED}", _col(node))
 
@@ -219,7 +228,7 @@ def parse_formula(text: str, domain=((-3.0, 3.0), (-3.0, 3.0)), start=None) -> S
         raise FormulaError("the formula is nested too deeply") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise FormulaError(f"the formula has too many parts (at most {MAX_NODES})")
-    checked = _check(tree.body, 0)
+    checked = _check(tree.body, 0, text)
     fxy = checked.fn
     if checked.value is not None:
         value = checked.value

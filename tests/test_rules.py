@@ -22,7 +22,7 @@ from surfaces import SURFACES
 PAIRS = [(name, conv) for name, opt in OPTIMIZERS.items() for conv in opt.conventions]
 STEPS = 200
 
-# --- problems (module level: the runner and the oracle compile once per problem) ----------------
+# --- problems (module-level functions: compilations are cached across tests) -------------------
 
 _ROT = np.array([[math.cos(0.6), -math.sin(0.6)], [math.sin(0.6), math.cos(0.6)]])
 A_NP = _ROT @ np.diag([1.0, 10.0]) @ _ROT.T  # SPD, eigenvalues 1 and 10, axes rotated
@@ -392,9 +392,7 @@ def test_clipped_gd_matches_hand_loop_with_step(mode):
     assert np.linalg.norm(np.asarray(rosen_grad(jnp.asarray(x0, jnp.float32)))) > 10 * c
 
 
-# Through optim.run for one mode only: each mode is a compilation of about a second; the modes
-# themselves are tested through opt.step above.
-@pytest.mark.parametrize("mode", ["value"])
+@pytest.mark.parametrize("mode", ["value", "norm"])
 def test_clipped_gd_run_default_threshold_matches_hand_loop(mode):
     opt = OPTIMIZERS["gd"].with_options(clip=mode)
     c = opt.defaults[_clip_threshold_name(opt)]
@@ -404,7 +402,7 @@ def test_clipped_gd_run_default_threshold_matches_hand_loop(mode):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["value"])
+@pytest.mark.parametrize("mode", ["value", "norm"])
 def test_run_accepts_the_clipping_threshold_of_the_registry(mode):
     """A page builds a slider per entry of ``all_hparams`` and passes the values to ``run`` as
     hyperparameters; the clipping threshold must reach the rule like any other."""

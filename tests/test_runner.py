@@ -81,20 +81,32 @@ def test_start_point_as_a_tuple_like_surface_start():
 # --- divergence -----------------------------------------------------------------------------------
 
 
-def test_divergence_is_reported_and_frozen_without_exception():
-    x0 = (-1.5, 2.0)
-    # Independent expectation: GD in NumPy float32, the first step whose parameters are not finite.
-    w, path, expected = np.array(x0, np.float32), [np.array(x0, np.float32)], None
+def _np_gd_divergence(x0, lr, with_loss):
+    """GD on Rosenbrock in NumPy float32: the path and the first step whose parameters (or, when
+    the loss is recorded, the loss there) are not finite."""
+    w, path = np.array(x0, np.float32), [np.array(x0, np.float32)]
     with np.errstate(all="ignore"):
         for k in range(1, 51):
-            w = (w - np.float32(10.0) * np_rosen_grad(w, np.float32)).astype(np.float32)
-            if not np.all(np.isfinite(w)):
-                expected = k
-                break
+            w = (w - np.float32(lr) * np_rosen_grad(w, np.float32)).astype(np.float32)
+            x, y = w
+            loss = (np.float32(1) - x) ** 2 + np.float32(100) * (y - x * x) ** 2
+            if not np.all(np.isfinite(w)) or (with_loss and not np.isfinite(loss)):
+                return path, k
             path.append(w)
+    return path, None
+
+
+@pytest.mark.parametrize("with_loss", [True, False])
+def test_divergence_is_reported_and_frozen_without_exception(with_loss):
+    x0 = (-1.5, 2.0)
+    path, expected = _np_gd_divergence(x0, 10.0, with_loss)
     assert expected is not None and expected > 1
 
-    traj = run_gd50(np.array(x0), lr=10.0)
+    if with_loss:
+        traj = run_gd50(np.array(x0), lr=10.0)
+    else:
+        traj = run("gd", rosen.grad, np.array(x0), 50, lr=10.0)
+        assert traj.loss is None
     assert traj.diverged_at == expected
     params = np.asarray(traj.params)
     assert np.all(np.isfinite(params))
@@ -104,8 +116,10 @@ def test_divergence_is_reported_and_frozen_without_exception():
     t = np.asarray(traj.state.t)
     np.testing.assert_array_equal(t[expected:], expected - 1)
     np.testing.assert_array_equal(t[:expected], np.arange(expected))
-    # loss[i] is still f(params[i]) (may overflow to inf in float32, but not NaN)
-    np.testing.assert_allclose(np.asarray(traj.loss), np.asarray(jax.vmap(rosen.f)(traj.params)), rtol=1e-6)
+    if with_loss:  # loss[i] is still f(params[i]), finite
+        loss = np.asarray(traj.loss)
+        assert np.all(np.isfinite(loss))
+        np.testing.assert_allclose(loss, np.asarray(jax.vmap(rosen.f)(traj.params)), rtol=1e-6)
 
 
 def test_run_without_divergence_reports_none():
@@ -198,13 +212,14 @@ def test_run_many_rows_equal_single_runs():
 
 
 def test_run_many_does_not_recompile_for_new_values():
-    run_many_mom()
+    # Three runs: a shape no other test uses, so the counter must see this first compilation.
     n = compile_count()
-    run_many_mom(lr=LRS * 0.5)
-    run_many_mom(x0s=X0S[::-1].copy())
-    run_many_mom(noise=NOISES + 0.1, seed=SEEDS + 10)
-    run_many_mom(beta=0.5)
-    assert compile_count() == n
+    run_many_mom(x0s=X0S[:3], lr=LRS[:3], noise=NOISES[:3], seed=SEEDS[:3])
+    assert compile_count() == n + 1
+    run_many_mom(x0s=X0S[1:], lr=LRS[:3] * 0.5, noise=NOISES[:3], seed=SEEDS[:3])
+    run_many_mom(x0s=X0S[:3], lr=LRS[1:], noise=NOISES[1:] + 0.1, seed=SEEDS[:3] + 10)
+    run_many_mom(x0s=X0S[:3], lr=LRS[:3], noise=NOISES[:3], seed=SEEDS[:3], beta=0.5)
+    assert compile_count() == n + 1
 
 
 def test_run_many_refuses_misshaped_hyperparameters():
@@ -351,8 +366,16 @@ def test_run_refuses_unknown_record_field():
         run("gd", rosen.grad, np.zeros(2), 5, record=("params", "gradients"))
 
 
-def test_optimizer_entry_passes_through_run():
-    """An Optimizer object (with a convention chosen) is accepted in place of its name."""
-    opt = optim.OPTIMIZERS["momentum"]
-    traj = run(opt, rosen.grad, np.array([-1.0, 1.5]), 100, loss_fn=rosen.f, lr=3e-4)
-    np.testing.assert_allclose(np.asarray(traj.params), _np_momentum([-1.0, 1.5], 100, 3e-4, 0.9), rtol=1e-5, atol=1e-6)
+def test_optimizer_entry_and_convention_pass_through_run():
+    """An Optimizer object is accepted in place of its name; ``convention`` reaches the rule."""
+    x0 = np.array([-1.0, 1.5])
+    traj = run(optim.OPTIMIZERS["momentum"], rosen.grad, x0, 100, loss_fn=rosen.f, lr=3e-4)
+    np.testing.assert_allclose(np.asarray(traj.params), _np_momentum(x0, 100, 3e-4, 0.9), rtol=1e-5, atol=1e-6)
+    # pytorch: v := β v + dW, W := W − α v, by hand
+    w, v, expected = x0.copy(), 0.0, [x0]
+    for _ in range(100):
+        v = 0.9 * v + np_rosen_grad(w)
+        w = w - 3e-5 * v
+        expected.append(w)
+    traj = run_mom100(x0, convention="pytorch", lr=3e-5)
+    np.testing.assert_allclose(np.asarray(traj.params), np.array(expected), rtol=1e-5, atol=1e-6)
