@@ -21,7 +21,7 @@ def style() -> Style:
 def presentation_css() -> str:
     """Larger text and controls for a lecture hall."""
     return ("<style>html, body, [data-testid='stMarkdownContainer'] p, label {font-size: 1.3rem !important;}"
-            " h1 {font-size: 3rem !important;} [data-testid='stSidebar'] {min-width: 22rem;}</style>")
+            " h1 {font-size: 3rem !important;}</style>")
 
 
 def plot(fig, key: str | None = None) -> None:
