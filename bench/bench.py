@@ -16,8 +16,8 @@ Sections (bench/README.md says what each number means):
 Fairness: float32 everywhere; the same problem and number of steps on both sides; every JAX side
 jitted with its hyperparameters passed as traced arguments; the bare scans return the final
 params only; ``block_until_ready`` on every result; compile excluded (reported apart); the median
-of ``--repeats`` timings after a warm-up call, the contenders timed alternately so that load from
-other processes falls on both.
+(``--stat min``: the minimum) of ``--repeats`` timings after a warm-up call, the contenders timed
+alternately so that load from other processes falls on both.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ SAME_PATH_EXCEPTIONS = {"nesterov"}
 
 # --- timing ---------------------------------------------------------------------------------------
 
+# The statistic of the repeated timings that the report uses: the median (default), or the minimum
+# (``--stat min``), steadier when other processes load the machine.
+STAT = "median"
+
 
 def _clock(fn):
     """Seconds of one call of ``fn`` until its result is ready, and the result."""
@@ -79,7 +83,8 @@ def _clock(fn):
 
 def timed_group(fns: dict, repeats: int) -> dict:
     """The first call of each callable (compile included), then ``repeats`` rounds calling them
-    in turn.  Returns {name: {"first": s, "median": s, "out": result}}."""
+    in turn.  Returns {name: {"first", "median", "min", "s", "compile" (seconds), "out"}}, where
+    ``s`` is the statistic the report uses (``STAT``)."""
     res = {}
     for name, fn in fns.items():
         first, out = _clock(fn)
@@ -88,9 +93,16 @@ def timed_group(fns: dict, repeats: int) -> dict:
         for name, fn in fns.items():
             res[name]["samples"].append(_clock(fn)[0])
     for r in res.values():
-        r["median"] = statistics.median(r.pop("samples"))
-        r["compile"] = max(0.0, r["first"] - r["median"])
+        samples = r.pop("samples")
+        r["median"], r["min"] = statistics.median(samples), min(samples)
+        r["s"] = r[STAT]
+        r["compile"] = max(0.0, r["first"] - r["s"])
     return res
+
+
+def _raw(t: dict) -> dict:
+    """Every statistic of a timed group, in seconds, for the JSON output."""
+    return {k: {f: v[f] for f in ("first", "median", "min")} for k, v in t.items()}
 
 
 def _rel_diff(a, b) -> float:
@@ -168,12 +180,9 @@ def optax_bare(name: str, grad_fn, steps: int):
     return final
 
 
-# optim.run with nothing recorded is timed for these only (each costs a compilation): it tells
-# the runner's per-step overhead apart from the cost of recording.
-NO_RECORD_FOR = ("adam",)
-
-
 def section_engine(problem, repeats: int) -> list[dict]:
+    """Per rule: the bare scans (ours and optax, alternated, 3× the repeats: they are cheap and
+    their ratio is the headline), then the full ``optim.run``."""
     rows = []
     x0, grad_fn, loss_fn, steps = problem["x0"], problem["grad"], problem["loss"], problem["steps"]
     for name in OPTIMIZERS:
@@ -183,26 +192,56 @@ def section_engine(problem, repeats: int) -> list[dict]:
         if name in OPTAX:
             theirs = optax_bare(name, grad_fn, steps)
             fns["optax"] = lambda: theirs(x0, hp)
-        fns["run"] = lambda: run(name, grad_fn, x0, steps, loss_fn=loss_fn, **hp)
-        if name in NO_RECORD_FOR:
-            fns["run_norec"] = lambda: run(name, grad_fn, x0, steps, loss_fn=loss_fn, record=(), **hp)
-        t = timed_group(fns, repeats)
+        t = timed_group(fns, 3 * repeats)
+        t.update(timed_group({"run": lambda: run(name, grad_fn, x0, steps, loss_fn=loss_fn, **hp)}, repeats))
         traj = t["run"]["out"]
         row = {
             "optimizer": name,
-            "us_per_step": {k: 1e6 * t[k]["median"] / steps for k in t},
+            "us_per_step": {k: 1e6 * t[k]["s"] / steps for k in t},
+            "seconds": _raw(t),
             "compile_ms": {k: 1e3 * t[k]["compile"] for k in t},
-            "run_over_bare": t["run"]["median"] / t["ours"]["median"],
+            "run_over_bare": t["run"]["s"] / t["ours"]["s"],
             "diff_run_vs_bare": _rel_diff(traj.params[-1], t["ours"]["out"]),
             "finite": bool(np.all(np.isfinite(np.asarray(t["ours"]["out"]))) and traj.diverged_at is None),
         }
-        if "run_norec" in t:
-            row["run_norec_over_bare"] = t["run_norec"]["median"] / t["ours"]["median"]
         if "optax" in t:
-            row["ours_over_optax"] = t["ours"]["median"] / t["optax"]["median"]
+            row["ours_over_optax"] = t["ours"]["s"] / t["optax"]["s"]
             row["diff_vs_optax"] = _rel_diff(t["ours"]["out"], t["optax"]["out"])
         rows.append(row)
     return rows
+
+
+def plain_recording(name: str, grad_fn, loss_fn, steps: int):
+    """A plain scan recording what ``optim.run`` records (params, loss, grads, lr, state) as scan
+    outputs, without run's divergence guard, schedule or prepended initial values: the price of
+    the recording alone."""
+    opt = OPTIMIZERS[name]
+
+    @jax.jit
+    def trajectory(x0, hp):
+        def body(carry, _):
+            p, s = carry
+            p_new, s_new = opt.step(grad_fn, p, s, hp)
+            return (p_new, s_new), (p_new, loss_fn(p), grad_fn(p), hp["lr"], s_new)
+
+        return jax.lax.scan(body, (x0, opt.init(x0)), None, length=steps)[1]
+
+    return trajectory
+
+
+def section_overhead(problem, repeats: int, name: str = "adam") -> dict:
+    """Where ``optim.run``'s time goes, for one rule: bare scan < plain scan recording the same
+    fields < run recording them; and run recording nothing (its guard and schedule alone)."""
+    x0, grad_fn, loss_fn, steps = problem["x0"], problem["grad"], problem["loss"], problem["steps"]
+    hp = hyperparameters(name, problem)
+    bare, rec = ours_bare(name, grad_fn, steps), plain_recording(name, grad_fn, loss_fn, steps)
+    t = timed_group({
+        "bare scan": lambda: bare(x0, hp),
+        "plain scan recording all": lambda: rec(x0, hp),
+        "run recording all": lambda: run(name, grad_fn, x0, steps, loss_fn=loss_fn, **hp),
+        "run recording nothing": lambda: run(name, grad_fn, x0, steps, loss_fn=loss_fn, record=(), **hp),
+    }, repeats)
+    return {"optimizer": name, "us_per_step": {k: 1e6 * v["s"] / steps for k, v in t.items()}, "seconds": _raw(t)}
 
 
 # --- 2. the NumPy loops: the course formulas, float32, a hand-written Rosenbrock gradient --------
@@ -311,14 +350,15 @@ def section_numpy(problem, repeats: int) -> list[dict]:
         t = timed_group(fns, repeats)
         row = {
             "optimizer": name,
-            "steps_per_s": {k: steps / t[k]["median"] for k in t},
-            "speedup": t["numpy"]["median"] / t["ours"]["median"],
+            "steps_per_s": {k: steps / t[k]["s"] for k in t},
+            "seconds": _raw(t),
+            "speedup": t["numpy"]["s"] / t["ours"]["s"],
             "diff": _rel_diff(t["ours"]["out"].params[-1], t["numpy"]["out"]),
         }
         if name in APP_SIZED:
             t = timed_group({k: (lambda f=f: f(APP_STEPS)) for k, f in fns.items()}, repeats)
-            row["app_call_ms"] = {k: 1e3 * t[k]["median"] for k in t}
-            row["app_speedup"] = t["numpy"]["median"] / t["ours"]["median"]
+            row["app_call_ms"] = {k: 1e3 * t[k]["s"] for k in t}
+            row["app_speedup"] = t["numpy"]["s"] / t["ours"]["s"]
         rows.append(row)
     return rows
 
@@ -335,8 +375,8 @@ def section_run_many(points: int, steps: int, repeats: int) -> dict:
                     repeats)["many"]
     traj = t["out"]
     return {
-        "points": points, "steps": steps, "wall_s": t["median"], "compile_ms": 1e3 * t["compile"],
-        "point_steps_per_s": points * steps / t["median"], "params_shape": list(traj.params.shape),
+        "points": points, "steps": steps, "wall_s": t["s"], "compile_ms": 1e3 * t["compile"],
+        "point_steps_per_s": points * steps / t["s"], "params_shape": list(traj.params.shape),
         "diverged_runs": int(np.sum(np.asarray(traj.diverged_step) >= 0)),
     }
 
@@ -414,6 +454,10 @@ def _table(headers, rows) -> str:
     return "\n".join(["  " + fmt(headers), "  " + fmt(["-" * w for w in widths]), *("  " + fmt(r) for r in rows)])
 
 
+def _load(avg) -> str:
+    return " ".join(f"{x:.2f}" for x in avg) if avg else "n/a"
+
+
 def _x(v, digits=2):
     return "" if v is None else f"{v:.{digits}f}x"
 
@@ -423,15 +467,15 @@ def report(res) -> str:
     out = [
         "Descent Lab benchmark",
         f"jax {m['jax']}  optax {m['optax']}  numpy {m['numpy']}  python {m['python']}",
-        f"devices: {', '.join(m['devices'])}  cpu_count: {m['cpu_count']}  load avg at start: "
-        + (" ".join(f"{x:.2f}" for x in m["loadavg"]) if m["loadavg"] else "n/a"),
-        f"float32; median of {cfg['repeats']} warm calls, contenders alternated; compile excluded",
+        f"devices: {', '.join(m['devices'])}  cpu_count: {m['cpu_count']}  load avg at start: {_load(m['loadavg'])}",
+        f"float32; {cfg['stat']} of {cfg['repeats']} warm calls ({3 * cfg['repeats']} for the bare scans), contenders "
+        "alternated; compile excluded",
         "",
     ]
     for problem in res["engine"]:
         steps = problem["steps"]
-        out.append(f"1. us per step, {problem['problem']}, {steps:,} steps: bare lax.scan of opt.step vs optax; "
-                   "optim.run recording everything, and recording nothing")
+        out.append(f"1. us per step, {problem['problem']}, {steps:,} steps: bare lax.scan of opt.step vs optax's "
+                   "equivalent; optim.run (records params, loss, grads, lr, state)")
         rows = []
         for r in problem["rows"]:
             us = r["us_per_step"]
@@ -441,17 +485,20 @@ def report(res) -> str:
             rows.append([
                 r["optimizer"], f"{us['ours']:.3f}", f"{us['optax']:.3f}" if "optax" in us else "n/a",
                 _x(r.get("ours_over_optax")), f"{us['run']:.3f}", _x(r["run_over_bare"], 1),
-                f"{us['run_norec']:.3f}" if "run_norec" in us else "", _x(r.get("run_norec_over_bare"), 1),
                 diff + ("" if r["finite"] else " DIVERGED"),
             ])
         out.append(_table(["optimizer", "ours", "optax", "ours/optax", "run", "run/ours",
-                           "run rec=()", "/ours", "params |ours-optax|"], rows))
+                           "params |ours-optax|"], rows))
         with_optax = [r for r in problem["rows"] if "ours_over_optax" in r]
         worst = max(with_optax, key=lambda r: r["ours_over_optax"])
         gm = statistics.geometric_mean([r["ours_over_optax"] for r in with_optax])
         out.append(f"  ours/optax: geometric mean {gm:.2f}x, worst {worst['optimizer']} "
                    f"{worst['ours_over_optax']:.2f}x (goal <= 1.10x); run's last params vs the bare scan's: "
                    f"max diff {max(r['diff_run_vs_bare'] for r in problem['rows']):.0e}")
+        ov = problem["overhead"]
+        base = ov["us_per_step"]["bare scan"]
+        out.append(f"  where run's time goes ({ov['optimizer']}, us/step): " + ", ".join(
+            f"{k} {v:.3f} ({v / base:.1f}x)" for k, v in ov["us_per_step"].items()))
         out.append("")
 
     steps = res["numpy_steps"]
@@ -497,16 +544,18 @@ def report(res) -> str:
     rows = [[label, r["calls"], f"+{r['runner_cache']}", f"+{r['xla']}"] for label, r in res["recompiles"].items()]
     out.append(_table(["values changed between calls", "calls", "runner jit caches", "XLA compiles"], rows))
     out.append("")
-    out.append(f"total {res['total_s']:.0f} s")
+    out.append(f"total {res['total_s']:.0f} s; load avg at end: {_load(m.get('loadavg_end'))}")
     return "\n".join(out)
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
-    ap.add_argument("--repeats", type=int, default=5, help="timed calls per measurement, after a warm-up (median)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed calls per measurement, after a warm-up")
+    ap.add_argument("--stat", choices=("median", "min"), default="median",
+                    help="statistic of the timed calls (min is steadier on a loaded machine)")
     ap.add_argument("--dim", type=int, default=10_000, help="dimension of the quadratic")
-    ap.add_argument("--quad-steps", type=int, default=500, help="steps per run on the quadratic")
+    ap.add_argument("--quad-steps", type=int, default=2_000, help="steps per run on the quadratic")
     ap.add_argument("--rosen-steps", type=int, default=20_000,
                     help="steps per run on the Rosenbrock (sections 1 and 2; many, so that dispatch is amortized)")
     ap.add_argument("--points", type=int, default=10_000, help="start points in run_many")
@@ -515,18 +564,22 @@ def main(argv=None) -> dict:
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
 
+    global STAT
+    STAT = args.stat
     start = time.perf_counter()
     xla = XlaCompiles()
     res = {"machine": machine_info(), "config": vars(args)}
     problems = [quadratic(args.dim, args.quad_steps), rosenbrock(args.rosen_steps)]
     res["engine"] = [{"key": p["key"], "problem": p["name"], "steps": p["steps"],
-                      "rows": section_engine(p, args.repeats)} for p in problems]
+                      "rows": section_engine(p, args.repeats), "overhead": section_overhead(p, args.repeats)}
+                     for p in problems]
     res["numpy_steps"] = args.rosen_steps
     res["numpy"] = section_numpy(problems[1], args.repeats)
     res["run_many"] = section_run_many(args.points, args.many_steps, args.repeats)
     res["recompiles"] = section_recompiles(xla)
     res["skipped"] = {"optax": sorted(set(OPTIMIZERS) - set(OPTAX)),
                       "numpy": sorted(set(OPTIMIZERS) - set(NUMPY_LOOPS))}
+    res["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     res["total_s"] = time.perf_counter() - start
     text = report(res)
     if any(res["skipped"].values()):

@@ -159,54 +159,70 @@ def _stack_first(first, rest):
     return tmap(lambda a, b: jnp.concatenate([jnp.asarray(a)[None], b]), first, rest)
 
 
+def _freeze_from(k, first, rest):
+    """Rows k, k + 1, … of ``rest`` replaced by row k − 1 (``first`` for k = 0): the tail of a
+    run that stopped at step k."""
+    def one(x0, xs):
+        prev = jnp.concatenate([jnp.asarray(x0)[None], xs])[jnp.clip(k - 1, 0, None)]
+        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
+        return jnp.where(rows + 1 >= k, prev, xs)
+    return tmap(one, first, rest)
+
+
 def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
-                decay_per_epoch: bool, x0, hp, sp, key, data) -> Trajectory:
-    """The scan.  A step is taken only if the new parameters, and the loss there when it is
-    recorded, are finite; the first refused step is ``diverged_step`` and everything stays
-    frozen from there (a finite point whose loss overflows counts as diverged too)."""
+                decay_per_epoch: bool, x0, hp, sp, seed, data) -> Trajectory:
+    """The scan.  A step is taken only if the new parameters are finite; when the loss is
+    recorded, a step whose loss is not finite stops the run too (checked after the scan: the
+    same result as refusing it inside, and XLA keeps the loop body lean).  The first refused
+    step is ``diverged_step``; everything stays frozen from there."""
+    key = jax.random.key(seed)
     has_loss = "loss" in record and not (isinstance(problem, Plain) and problem.loss_fn is None)
     batches, epoch = problem.plan(key, data, steps, x0)
     t_sched = (epoch if decay_per_epoch else jnp.arange(steps)).astype(jnp.float32)
     state0 = opt.init(x0)
-    loss0 = jnp.asarray(problem.loss(x0, data), jnp.float32) if has_loss else jnp.zeros([], jnp.float32)
 
     def body(carry, xs):
-        p, st, loss_p, div = carry
+        p, st, div = carry
         i, t, batch = xs
         lr_t = sched.fn(t, hp["lr"], sp)
         grad_fn = partial(problem.grad, data=data, batch=batch)
         g = grad_fn(p)
         p_new, st_new = opt.step(grad_fn, p, st, {**hp, "lr": lr_t})
-        ok = _all_finite(p_new)
-        if has_loss:
-            loss_new = jnp.asarray(problem.loss(p_new, data), jnp.float32)
-            ok = ok & jnp.isfinite(loss_new)
-        else:
-            loss_new = loss_p
         alive = div < 0
+        ok = _all_finite(p_new)
         take = alive & ok
         p_out, st_out = _select(take, p_new, p), _select(take, st_new, st)
-        loss_out = jnp.where(take, loss_new, loss_p)
         div = jnp.where(alive & ~ok, i + 1, div)
         out = {
             "params": p_out if "params" in record else None,
-            "loss": loss_out if has_loss else None,
+            "loss": jnp.asarray(problem.loss(p_out, data), jnp.float32) if has_loss else None,
             "grads": g if "grads" in record else None,
             "lr": lr_t,
             "state": st_out if "state" in record else None,
         }
-        return (p_out, st_out, loss_out, div), out
+        return (p_out, st_out, div), out
 
-    (_, _, _, div), out = jax.lax.scan(
-        body, (x0, state0, loss0, jnp.array(-1, jnp.int32)), (jnp.arange(steps), t_sched, batches),
-        length=steps,
-    )
+    (_, _, div), out = jax.lax.scan(
+        body, (x0, state0, jnp.array(-1, jnp.int32)), (jnp.arange(steps), t_sched, batches), length=steps)
+    params, state, loss = out["params"], out["state"], None
+    if has_loss and steps:
+        loss0 = jnp.asarray(problem.loss(x0, data), jnp.float32)
+        bad = ~jnp.isfinite(out["loss"])
+        first_bad = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, -1).astype(jnp.int32)
+        div = jnp.where((first_bad > 0) & ((div < 0) | (first_bad < div)), first_bad, div)
+        stop = jnp.where(div > 0, div, steps + 1)
+        loss = _freeze_from(stop, loss0, out["loss"])
+        params = _freeze_from(stop, x0, params) if params is not None else None
+        state = _freeze_from(stop, state0, state) if state is not None else None
+        loss = jnp.concatenate([loss0[None], loss])
+    elif has_loss:
+        loss = jnp.asarray(problem.loss(x0, data), jnp.float32)[None]
     return Trajectory(
-        params=_stack_first(x0, out["params"]) if "params" in record else None,
-        loss=_stack_first(loss0, out["loss"]) if has_loss else None,
+        params=_stack_first(x0, params) if "params" in record else None,
+        loss=loss,
         grads=out["grads"],
         lr=out["lr"] if "lr" in record else None,
-        state=_stack_first(state0, out["state"]) if "state" in record else None,
+        state=_stack_first(state0, state) if "state" in record else None,
         epoch=epoch,
         diverged_step=div,
     )
@@ -217,9 +233,9 @@ _run_one = jax.jit(_trajectory, static_argnames=_STATIC)
 
 
 @partial(jax.jit, static_argnames=_STATIC + ("axes",))
-def _run_vmapped(opt, sched, problem, steps, record, decay_per_epoch, axes, x0, hp, sp, key, data):
+def _run_vmapped(opt, sched, problem, steps, record, decay_per_epoch, axes, x0, hp, sp, seed, data):
     fn = partial(_trajectory, opt, sched, problem, steps, record, decay_per_epoch)
-    return jax.vmap(fn, in_axes=axes.axes())(x0, hp, sp, key, data)
+    return jax.vmap(fn, in_axes=axes.axes())(x0, hp, sp, seed, data)
 
 
 def compile_count() -> int:
@@ -248,10 +264,16 @@ def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
 
 
 def _as_params(x0):
-    """float32 params; a flat tuple or list of numbers, like ``surface.start``, is one vector."""
+    """float32 params (NumPy: no device round trip before the call); a flat tuple or list of
+    numbers, like ``surface.start``, is one vector."""
     if isinstance(x0, (tuple, list)) and all(np.ndim(a) == 0 for a in x0):
-        return jnp.asarray(x0, jnp.float32)
-    return tmap(lambda a: jnp.asarray(a, jnp.float32), x0)
+        return np.asarray(x0, np.float32)
+    return tmap(lambda a: np.asarray(a, np.float32), x0)
+
+
+def _seed(seed) -> np.ndarray:
+    """A seed as uint32 (the PRNG key is built inside the jitted run)."""
+    return np.asarray(np.asarray(seed, np.int64) % 2**32, np.uint32)
 
 
 def run(optimizer: str | Optimizer, grad_fn: Callable, x0, steps: int, *, loss_fn: Callable | None = None,
@@ -264,7 +286,7 @@ def run(optimizer: str | Optimizer, grad_fn: Callable, x0, steps: int, *, loss_f
     call (e.g. ``surface.grad``, ``surface.f``): they are part of the compilation key."""
     opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
     return _run_one(opt, sched, Plain(grad_fn, loss_fn, noisy=float(noise) != 0.0), int(steps), record, False,
-                    _as_params(x0), hp, sp, jax.random.key(int(seed)), {"sigma": float(noise)})
+                    _as_params(x0), hp, sp, _seed(seed), {"sigma": float(noise)})
 
 
 def run_minibatch(optimizer: str | Optimizer, per_example_loss: Callable, x0, X, y, *, epochs: int,
@@ -286,7 +308,7 @@ def run_minibatch(optimizer: str | Optimizer, per_example_loss: Callable, x0, X,
     problem = MiniBatch(per_example_loss, m, int(batch_size))
     data = (jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.float32))
     return _run_one(opt, sched, problem, int(epochs) * problem.n_batches, record, decay_per == "epoch",
-                    _as_params(x0), hp, sp, jax.random.key(int(seed)), data)
+                    _as_params(x0), hp, sp, _seed(seed), data)
 
 
 def run_many(optimizer: str | Optimizer, grad_fn: Callable, x0s, steps: int, *,
@@ -303,8 +325,7 @@ def run_many(optimizer: str | Optimizer, grad_fn: Callable, x0s, steps: int, *,
     for name, v in {**hp, **sp, "noise": noise, "seed": seed}.items():
         if np.ndim(v) not in (0,) and np.shape(v) != (n,):
             raise ValueError(f"{name} must be a scalar or have shape ({n},), not {np.shape(v)}")
-    seeds = np.broadcast_to(np.asarray(seed, np.uint32), (n,))
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
+    keys = np.broadcast_to(_seed(seed), (n,))
     data = {"sigma": float(noise) if np.ndim(noise) == 0 else jnp.asarray(noise, jnp.float32)}
     axes = (0, {k: None if np.ndim(v) == 0 else 0 for k, v in hp.items()},
             {k: None if np.ndim(v) == 0 else 0 for k, v in sp.items()}, 0,

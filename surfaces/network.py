@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optim.rules import Optimizer, clipped, full_hp, get_optimizer, global_norm
+from optim.rules import CLIPS, Optimizer, clip_by_global_norm, clip_by_value, full_hp, get_optimizer, global_norm
 from optim.runner import batch_plan
 
 tmap = jax.tree.map
@@ -322,7 +322,7 @@ def init_mlp(key, sizes, init: str = "he", sigma: float = 1.0, batchnorm: bool =
     if sizes[0] < 1 or sizes[-1] < 1:
         raise ValueError(f"input and output sizes must be positive, not {sizes[0]} and {sizes[-1]}")
     fn = get_init(init).fn
-    key = jax.random.key(key) if isinstance(key, int) else key
+    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
     keys = jax.random.split(key, len(sizes) - 1)
     params = []
     for i, (k, n_in, n_out) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
@@ -520,11 +520,34 @@ def objective(params, X, y, activation: str = "relu", loss: str = "cross_entropy
     return data + l2_penalty(params, lam), f.bn_state
 
 
-def accuracy(params, X, y, activation: str = "relu", loss: str = "cross_entropy",
-             bn_state: BNState | None = None):
-    """The fraction of examples whose predicted class is their label (test mode)."""
-    out = forward(params, X, activation, bn_state, train=False).out
-    return jnp.mean(get_loss(loss).predict(out) == y)
+def _losses_and_hits(params, X, y, activation, loss, bn_state):
+    """Per example, in test mode: the data loss and whether the predicted class is the label."""
+    spec = get_loss(loss)
+    out = forward(params, X, activation, bn_state, train=not has_batchnorm(params)).out
+    return spec.fn(out, spec.target(y, out.shape[1])), spec.predict(out) == y
+
+
+def evaluate(params, X, y, activation: str = "relu", loss: str = "cross_entropy", bn_state: BNState | None = None):
+    """(mean data loss, accuracy) in test mode: batch norm with the running averages ``bn_state``
+    (a network without batch norm needs none)."""
+    losses, hits = _losses_and_hits(params, X, y, activation, loss, bn_state)
+    return jnp.mean(losses), jnp.mean(hits)
+
+
+class Prediction(NamedTuple):
+    """``out`` the logits (m, n_out), ``label`` the predicted classes (m,)."""
+
+    out: Any
+    label: Any
+
+
+@partial(jax.jit, static_argnames=("activation", "loss"))
+def predict(params, X, activation: str = "relu", loss: str = "cross_entropy",
+            bn_state: BNState | None = None) -> Prediction:
+    """The network's logits and classes on ``X`` in test mode (e.g. a grid, for the decision
+    boundary); batch norm uses the running averages ``bn_state``."""
+    out = forward(params, X, activation, bn_state, train=not has_batchnorm(params)).out
+    return Prediction(out, get_loss(loss).predict(out))
 
 
 # --- diagnostics ---------------------------------------------------------------------------------
@@ -540,7 +563,9 @@ def _layer_grad_norms(grads):
 
 
 @partial(jax.jit, static_argnames=("activation", "loss"))
-def _grads(params, X, y, activation, loss, lam):
+def gradients(params, X, y, activation: str = "relu", loss: str = "cross_entropy", lam=0.0):
+    """∂J/∂θ for every parameter (a pytree like ``params``) of the full-batch objective J (batch
+    norm with the statistics of ``X``)."""
     return jax.grad(lambda p: objective(p, X, y, activation, loss, lam)[0])(params)
 
 
@@ -548,7 +573,7 @@ def layer_grad_norms(params, X, y, activation: str = "relu", loss: str = "cross_
     """‖∂J/∂W_l‖_F per layer, shape (n_layers,), the gradient of the full-batch objective J
     (batch norm with the statistics of ``X``).  At initialization this is the picture of
     vanishing (first layers ≪ last) or exploding gradients."""
-    return _layer_grad_norms(_grads(params, jnp.asarray(X), jnp.asarray(y), activation, loss, float(lam)))
+    return _layer_grad_norms(gradients(params, jnp.asarray(X), jnp.asarray(y), activation, loss, float(lam)))
 
 
 class ActivationStats(NamedTuple):
@@ -601,7 +626,7 @@ class TrainResult(NamedTuple):
       the test fields are None without test data.
     diverged_step: the update t that met a non-finite gradient or produced non-finite weights,
       −1 if none; diverged_layer: the first such layer (0-based), −1 if none.  From there the
-      parameters, optimizer and batch-norm state stay frozen.
+      parameters, optimizer and batch-norm state stay frozen (later records repeat them).
     """
 
     params: Any
@@ -636,13 +661,11 @@ def _select(pred, a, b):
     return tmap(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def _evaluate(params, bn_state, X, y, activation, loss):
-    """(mean data loss, accuracy) in test mode (training-mode batch statistics without batch norm
-    state, i.e. without batch norm)."""
-    spec = get_loss(loss)
-    out = forward(params, X, activation, bn_state, train=bn_state is None).out
-    losses = spec.fn(out, spec.target(y, out.shape[1]))
-    return jnp.mean(losses), jnp.mean(spec.predict(out) == y)
+def _clip(g, kind, c):
+    """The gradient clipped as ``CLIPS[kind]`` says, with ``kind`` traced: toggling clipping on
+    a page does not recompile (the engine's rules take it as a static option)."""
+    by_value, by_norm = clip_by_value(g, c), clip_by_global_norm(g, c)
+    return tmap(lambda g, v, n: jnp.where(kind == 2, n, jnp.where(kind == 1, v, g)), g, by_value, by_norm)
 
 
 _TRAIN_STATIC = ("opt", "activation", "loss", "epochs", "batch_size", "record_every")
@@ -650,18 +673,23 @@ _TRAIN_STATIC = ("opt", "activation", "loss", "epochs", "batch_size", "record_ev
 
 @partial(jax.jit, static_argnames=_TRAIN_STATIC)
 def _train(opt: Optimizer, activation, loss, epochs, batch_size, record_every,
-           params, bn_state, hp, lam, momentum, key, X, y, X_test, y_test):
+           params, bn_state, hp, clip_kind, clip_c, lam, momentum, key, X, y, X_test, y_test):
     m = X.shape[0]
     idx, mask = batch_plan(key, m, batch_size, epochs)
     n_batches = idx.shape[0] // epochs
     idx = idx.reshape(epochs, n_batches, -1)
     mask = mask.reshape(epochs, n_batches, -1)
     state0 = opt.init(params)
-    clip_c = hp.get("clip", 1.0)
 
-    def evaluate(p, bn):
-        tr = _evaluate(p, bn, X, y, activation, loss)
-        te = _evaluate(p, bn, X_test, y_test, activation, loss) if X_test is not None else (None, None)
+    # Train and test sets in one forward pass (test mode treats examples independently): one
+    # copy of the network in the compiled program instead of two.
+    X_eval = X if X_test is None else jnp.concatenate([X, X_test])
+    y_eval = y if y_test is None else jnp.concatenate([y, y_test])
+
+    def evaluate_both(p, bn):
+        losses, hits = _losses_and_hits(p, X_eval, y_eval, activation, loss, bn)
+        tr = jnp.mean(losses[:m]), jnp.mean(hits[:m])
+        te = (jnp.mean(losses[m:]), jnp.mean(hits[m:])) if X_test is not None else (None, None)
         return tr, te
 
     def step(carry, batch):
@@ -673,8 +701,9 @@ def _train(opt: Optimizer, activation, loss, epochs, batch_size, record_every,
             return objective(q, Xb, yb, activation, loss, lam, bn, train=True, mask=b_mask, momentum=momentum)
 
         (J, bn_new), g = jax.value_and_grad(obj, has_aux=True)(p)
-        p_new, st_new = opt.step(lambda q: jax.grad(obj, has_aux=True)(q)[0], p, st, hp)
-        g_read = clipped(lambda q: g, opt.clip, clip_c)(p)
+        grad_fn = lambda q: _clip(jax.grad(obj, has_aux=True)(q)[0], clip_kind, clip_c)
+        p_new, st_new = opt.step(grad_fn, p, st, hp)
+        g_read = _clip(g, clip_kind, clip_c)
         bad = ~(_layer_finite(g) & _layer_finite(p_new))
         alive = div_t < 0
         failed = jnp.any(bad)
@@ -688,12 +717,12 @@ def _train(opt: Optimizer, activation, loss, epochs, batch_size, record_every,
 
     def epoch(carry, batches):
         carry, rec = jax.lax.scan(step, carry, batches)
-        return carry, (rec, evaluate(carry[0], carry[2]))
+        return carry, (rec, evaluate_both(carry[0], carry[2]))
 
     minus1 = jnp.array(-1, jnp.int32)
     carry0 = (params, state0, bn_state, jnp.array(1, jnp.int32), minus1, minus1)
     (p_end, _, bn_end, _, div_t, div_l), (rec, evals) = jax.lax.scan(epoch, carry0, (idx, mask))
-    ev0 = evaluate(params, bn_state)
+    ev0 = evaluate_both(params, bn_state)
     evals = tmap(lambda a, b: jnp.concatenate([jnp.asarray(a)[None], b]), ev0, evals)
     (tr_loss, tr_acc), (te_loss, te_acc) = evals
     steps = epochs * n_batches
@@ -711,17 +740,20 @@ def train(params, X, y, optimizer: str | Optimizer = "adam", epochs: int = 10, b
     each epoch shuffles and partitions the data (the course's ``random_mini_batches``,
     ``optim.batch_plan``) and makes one update per mini-batch on J = mean loss + λ Σ‖W‖²,
     the gradient clipped as ``clip = (kind, c)`` says (``none``, ``value``: |g| ≤ c,
-    ``norm``: ‖g‖ ≤ c).  ``hp``: the rule's hyperparameters (registry defaults otherwise).
+    ``norm``: ‖g‖ ≤ c; this replaces an ``Optimizer``'s own clip option).  ``hp``: the rule's
+    hyperparameters (registry defaults otherwise).
 
-    One jitted ``lax.scan``: static are the rule (name, convention, clipping), activation,
-    loss, epochs, batch size, record_every and the shapes; hyperparameters, λ, the key, the
-    data are traced (a new slider value does not recompile).  Never raises on divergence:
+    One jitted ``lax.scan``: static are the rule (name, convention), activation, loss, epochs,
+    batch size, record_every and the shapes; hyperparameters, the clipping (kind and c), λ, the
+    key, the data are traced (a new slider value does not recompile).  Never raises on divergence:
     see ``TrainResult.diverged_at``."""
-    opt = get_optimizer(optimizer)
     kind, c = clip
-    opt = opt.with_options(convention=convention, clip=kind)
-    hp = full_hp(opt, {**(hp or {}), **({"clip": c} if kind != "none" else {})})
-    hp = {k: float(v) for k, v in hp.items()}
+    if kind not in CLIPS:
+        raise ValueError(f"unknown clipping {kind!r}; choose one of {CLIPS}")
+    if kind != "none" and not (np.isfinite(c) and c > 0):
+        raise ValueError(f"the clipping threshold must be a positive number, not {c}")
+    opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
+    hp = {k: float(v) for k, v in full_hp(opt, hp or {}).items()}
     bn = has_batchnorm(params)
     if batchnorm is not None and bool(batchnorm) != bn:
         raise ValueError(f"batchnorm={batchnorm} but the parameters {'have' if bn else 'have no'} γ, β")
@@ -741,7 +773,8 @@ def train(params, X, y, optimizer: str | Optimizer = "adam", epochs: int = 10, b
     as_y = lambda a: None if a is None else jnp.asarray(a, jnp.int32)
     params = tmap(lambda a: jnp.asarray(a, jnp.float32), params)
     return _train(opt, activation, loss, int(epochs), int(batch_size), int(record_every),
-                  params, bn_state, hp, float(lam), float(bn_momentum), key,
+                  params, bn_state, hp, jnp.asarray(CLIPS.index(kind), jnp.int32), float(c), float(lam),
+                  float(bn_momentum), key,
                   as_x(X), as_y(y), as_x(X_test), as_y(y_test))
 
 
@@ -818,9 +851,9 @@ def check_claim(preset: Preset) -> ClaimCheck:
 PRESETS: dict[str, Preset] = {
     "vanishing": Preset(
         "Vanishing: sigmoid, naive σ = 0.5",
-        "Sigmoid squashes and σ'(z) ≤ 1/4: the gradient shrinks at every layer on its way back, so "
-        "the first layer's gradient is less than 10⁻³ of the last layer's and the first layers "
-        "barely learn.",
+        "σ'(z) ≤ 1/4 and the weights are small: the gradient halves at every layer on its way "
+        "back, so the first layer's gradient is less than 10⁻³ of the last layer's (about 10⁻⁷ "
+        "here) and gradient descent leaves the first layers where they started.",
         "sigmoid", "naive", 0.5, lr=0.5, ratio_range=(0.0, 1e-3)),
     "exploding": Preset(
         "Exploding: ReLU, naive σ = 1",
@@ -832,8 +865,8 @@ PRESETS: dict[str, Preset] = {
     "exploding_tanh": Preset(
         "Exploding toward the input: tanh, naive σ = 1",
         "tanh keeps the forward signal in (−1, 1), but with σ = 1 each layer multiplies the "
-        "gradient by about 1.6 on its way back: the first layer's gradient is more than 10² "
-        "times the last layer's.",
+        "gradient by about 1.7 on its way back: the first layer's gradient is more than 10² "
+        "times the last layer's (about 10⁴ here).",
         "tanh", "naive", 1.0, lr=0.05, ratio_range=(1e2, math.inf)),
     "relu_he": Preset(
         "Healthy: ReLU with He initialization",
@@ -855,8 +888,9 @@ PRESETS: dict[str, Preset] = {
         "Vanishing network + batch norm",
         "The vanishing sigmoid network with batch norm after each hidden layer's linear part: "
         "z_N = (z − μ)/sqrt(σ² + ε) keeps σ(z) away from saturation, and the first and last layers' "
-        "gradients are within 10× of each other (batch norm still lets them grow mildly toward the "
-        "input, about ×1.1 per layer).",
+        "gradients are within 10× of each other.  (Batch norm is not neutral either: at "
+        "initialization it lets gradients grow mildly toward the input, about ×1.2 per layer, "
+        "so on other seeds the ratio can reach a few tens.)",
         "sigmoid", "naive", 0.5, batchnorm=True, lr=0.5, ratio_range=(0.1, 10.0)),
 }
 
