@@ -5,9 +5,11 @@ first session after a start in its older multipage mode, which runs a page witho
 
 import streamlit as st
 
+from optim import compile_cache
 from ui import nav, state
 from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
+compile_cache.enable()
 raw = st.query_params.get(PRESENT.key, "0")
 present = raw.lower() in ("1", "true", "yes", "on")
 st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide",

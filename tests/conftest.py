@@ -4,3 +4,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+from optim import compile_cache  # noqa: E402
+
+compile_cache.enable()
