@@ -127,7 +127,8 @@ def check_too_large(results: Results, f_star: float = 0.0, tol: float = 1e-3) ->
     if (v := _missing(results, ("constant",))) or len(results) < 2:
         return v or Verdict(None, "add a decaying schedule to compare with the constant rate")
     div = results["constant"]["diverged_at"]
-    ok, parts = div is not None, [f"constant {'diverged at step ' + str(div) if div is not None else 'did not diverge'}"]
+    ok = div is not None
+    parts = [f"constant diverged at step {div}" if ok else "constant did not diverge"]
     gaps = _gaps(results, f_star)
     for name in results:
         if name == "constant":
@@ -235,7 +236,7 @@ LESSONS: dict[str, DecayLesson] = {
         ),
         DecayLesson(
             "stall", "Too fast a decay stalls",
-            "Exponential decay with k = 0.05 spends its whole budget Σα_t = α₀/k = 1.4 in the first "
+            "Exponential decay with k = 0.05 spends its whole budget Σα_t ≈ α₀/k = 1.4 in the first "
             "hundred steps: the run freezes halfway down the valley, its loss stops changing (< 1 % "
             "from mid-run to the end) and ends at least 3× above the slower time-based decay "
             "(k = 0.01), which keeps moving.",

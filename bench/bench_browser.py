@@ -1,0 +1,98 @@
+"""The pages as a user feels them, in headless Chromium against one `streamlit run` on
+127.0.0.1: time to the first figure on a warm server, and the time for a slider step to
+re-render the page (a key press on the first slider of the sidebar, until Streamlit is idle
+and the figures are drawn again).  Also the JSON size of each figure the page sends.
+
+    python bench/bench_browser.py [--port 8766] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ui import nav  # noqa: E402
+
+SIZES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g =>
+  JSON.stringify({data: g.data, layout: g.layout, frames: (g._transitionData || {})._frames || []}).length)"""
+DRAWN_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].every(g => g._fullLayout)"""
+
+
+def wait_idle(page, timeout_ms=120_000):
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+def measure(page, base, info, repeat):
+    url = f"{base}/{info.url_path}"
+    page.goto(url)  # warm-up: compiles this page's default runs
+    page.wait_for_selector(".js-plotly-plot", timeout=180_000)
+    wait_idle(page)
+    firsts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        page.goto(url)
+        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        firsts.append(time.perf_counter() - t)
+        wait_idle(page)
+    sizes = page.evaluate(SIZES_JS)
+    steps = []
+    slider = page.query_selector('[data-testid="stSidebar"] [role="slider"]')
+    if slider is not None:
+        for k in range(repeat):
+            slider.focus()
+            t = time.perf_counter()
+            page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+            page.wait_for_selector('[data-testid="stStatusWidget"]', timeout=10_000)
+            wait_idle(page)
+            page.wait_for_function(DRAWN_JS)
+            steps.append(time.perf_counter() - t)
+    return firsts, steps, sizes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8766)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(args.port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = b.new_page(viewport={"width": 1400, "height": 1000})
+            print(f"{'page':<12} {'first figure (warm), s':>24} {'slider step re-render, s':>26}  figure JSON, MB")
+            for info in nav.available():
+                if not info.url_path:
+                    continue
+                firsts, steps, sizes = measure(page, base, info, args.repeat)
+                step_txt = f"{statistics.median(steps):.2f} (max {max(steps):.2f})" if steps else "no slider"
+                print(f"{info.url_path:<12} {statistics.median(firsts):>17.2f} (max {max(firsts):.2f})"
+                      f" {step_txt:>26}  {', '.join(f'{s / 1e6:.2f}' for s in sizes)}")
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
