@@ -140,9 +140,7 @@ def loss_figure(runs: list[RunView], min_value: float | None, minima, style: Sty
     from optim.metrics import distance_to_minima
 
     has_min = min_value is not None and len(minima) > 0
-    fig = make_subplots(rows=2 if has_min else 1, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("f − f*" if has_min else "f", "distance to the nearest minimum")
-                        if has_min else ("f",))
+    fig = make_subplots(rows=2 if has_min else 1, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     all_pos = True
     for r in runs:
         y = np.asarray(r.loss[: r.end + 1], np.float64)
@@ -159,6 +157,10 @@ def loss_figure(runs: list[RunView], min_value: float | None, minima, style: Sty
     if log and all_pos:
         fig.update_yaxes(type="log")
     fig.update_xaxes(title_text="step", row=2 if has_min else 1, col=1)
+    # Axis titles, not subplot titles: those sit where the legend is.
+    fig.update_yaxes(title_text="f − f*" if has_min else "f", row=1, col=1)
+    if has_min:
+        fig.update_yaxes(title_text="distance to a minimum", row=2, col=1)
     return base_layout(fig, style, height=520 if has_min else 360)
 
 
