@@ -34,6 +34,8 @@ def test_clicking_a_cell_picks_it_and_links_the_race(open_page):
     page.wait_for_function(PICKED_JS, timeout=60_000)
     picked_s = time.perf_counter() - t0
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    # the address bar follows the run asynchronously: wait for it rather than read it at once
+    page.wait_for_function("() => location.search.includes('pick=')", timeout=30_000)
     query = parse_qs(urlsplit(page.url).query)
     assert "pick" in query
     lr, beta2 = map(float, query["pick"][0].split(","))
