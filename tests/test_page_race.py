@@ -2,21 +2,16 @@
 a full configuration from the URL, a malformed URL, step-through."""
 
 import json
-from pathlib import Path
 
 import pytest
+from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from surfaces import SURFACES
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "race.py")
-
 
 def page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return run_page("race", 180, **query)
 
 
 def charts(at) -> dict:

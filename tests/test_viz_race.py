@@ -1,11 +1,8 @@
 """The race figure builders, without Streamlit: frames, traces, sizes, finiteness, colours."""
 
-import base64
-import json
-
 import numpy as np
-import plotly.io as pio
 import pytest
+from helpers import assert_finite_json, fig_json
 
 from optim import OPTIMIZERS, run
 from optim.metrics import outcome
@@ -34,29 +31,9 @@ def rosen():
     return s, uri, _runs(s, SIX, 500)
 
 
-def _json(fig) -> str:
-    return pio.to_json(fig.to_dict(), validate=False)
-
-
-def _finite_everywhere(obj):
-    """No NaN or inf anywhere in the figure's JSON, binary arrays included."""
-    if isinstance(obj, dict):
-        if set(obj) >= {"dtype", "bdata"}:
-            data = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-            assert np.all(np.isfinite(data.astype(np.float64))), "non-finite binary array"
-            return
-        for v in obj.values():
-            _finite_everywhere(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _finite_everywhere(v)
-    elif isinstance(obj, float):
-        assert np.isfinite(obj)
-
-
 def test_six_by_five_hundred_is_under_one_megabyte(rosen):
     s, uri, runs = rosen
-    text = _json(race_figure(uri, s.domain, s.minima, s.start, runs, Style()))
+    text = fig_json(race_figure(uri, s.domain, s.minima, s.start, runs, Style()))
     assert "NaN" not in text and "Infinity" not in text
     assert len(text) < 1_000_000, f"{len(text) / 1e6:.2f} MB"
 
@@ -97,9 +74,9 @@ def test_all_numbers_finite_even_when_a_run_diverges():
     assert any(r.note for r in runs), "lr = 0.5 should make GD diverge on Rosenbrock"
     for fig in (race_figure(uri, s.domain, s.minima, s.start, runs, Style()),
                 loss_figure(runs, s.min_value, s.minima, Style())):
-        text = _json(fig)
+        text = fig_json(fig)
         assert "NaN" not in text and "Infinity" not in text
-        _finite_everywhere(json.loads(text))
+        assert_finite_json(text)
 
 
 def test_colours_are_the_registry_colours_in_every_figure(rosen):
@@ -140,7 +117,7 @@ def test_step_figure_and_3d(rosen):
     grid = make_grid(s.f, s.domain, 40)
     fig3 = surface_3d_figure(grid, True, {r.name: r.path}, {r.name: r.loss}, {r.name: r.label}, Style())
     assert fig3.data[0].type == "surface" and len(fig3.data) == 2
-    assert len(_json(fig3)) < 1_000_000
+    assert len(fig_json(fig3)) < 1_000_000
 
 
 def test_presentation_style_is_larger(rosen):

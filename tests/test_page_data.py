@@ -1,0 +1,140 @@
+"""The data page under Streamlit's AppTest: defaults, each model with several batch sizes, bad
+input (no examples, a batch larger than the data set, malformed URLs), the URL as the whole
+state, presets and a new draw."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "data.py")
+SMALL = {"m": "100", "epochs": "2"}  # few shapes to compile: the tests share them
+
+
+def page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def race_spec(at) -> dict:
+    return next(s for s in specs(at) if s.get("frames"))
+
+
+def table(at):
+    return at.dataframe[0].value
+
+
+def test_defaults():
+    at = page()
+    assert not at.exception and not at.error and not at.warning
+    assert len(at.get("plotly_chart")) == 2  # the animation, the loss curves
+    spec = race_spec(at)
+    assert 10 < len(spec["frames"]) <= 121
+    assert sum(len(c.proto.spec) for c in at.get("plotly_chart")) < 1_000_000
+    assert spec["layout"]["sliders"][0]["currentvalue"]["prefix"] == "epoch "
+    df = table(at)
+    assert list(df["run"]) == ["SGD (batch 1)", "mini-batch 32", "batch GD (all 200)"]
+    assert list(df["updates"]) == [2000, 70, 10]
+    assert (df["time (ms)"] > 0).all() and (df["updates per second"] > 0).all()
+    assert at.radio(key="focus").value == "32"
+    code = next(t for t in spec["data"] if t.get("name") == "code")
+    assert "for t in range(7):" in "\n".join(code["text"])
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+def test_each_model_with_several_batch_sizes(model):
+    at = page(model=model, sizes="1,16,m", **SMALL)
+    assert not at.exception and not at.error
+    assert at.sidebar.radio(key="model").value == model
+    df = table(at)
+    assert list(df["examples per update"]) == [1, 16, 100]
+    assert list(df["updates"]) == [200, 14, 2]
+    spec = race_spec(at)
+    assert spec["layout"]["xaxis2"]["title"]["text"] == ("x" if model == "linear" else "x₁")
+    assert any("L(w" in m.value for m in at.latex)
+
+
+def test_no_examples_is_a_clear_message_not_an_exception():
+    at = page(m="0", **{"epochs": "2"})
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning)
+    assert "`m=0`" in texts and "outside [50, 5000]" in texts
+    assert at.sidebar.select_slider(key="m").value == 200  # the default, and the page still works
+    assert race_spec(at)
+
+
+def test_a_batch_larger_than_m_is_batch_gd_with_a_message():
+    at = page(m="50", sizes="1,64,128,m", epochs="2")
+    assert not at.exception and not at.error
+    note = " ".join(w.value for w in at.warning)
+    assert "64 and 128" in note and "batch GD" in note and "m = 50" in note
+    df = table(at)
+    assert list(df["examples per update"]) == [1, 50]  # 64, 128 and m are one run: batch GD
+    assert list(df["updates"]) == [100, 2]
+
+
+def test_no_batch_size_is_an_invitation_not_an_error():
+    at = page(sizes="", **SMALL)
+    assert not at.exception and not at.error
+    assert any("at least one batch size" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_a_malformed_query_string_falls_back_with_warnings():
+    at = page(model="cubic", m="lots", sizes="1,7", epochs="-3", opt="evil", noise="nan", seed="x",
+              **{"gd.lr": "1e9"}, present="maybe")
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning)
+    for key in ("model", "m", "sizes", "epochs", "opt", "noise", "seed", "gd.lr"):
+        assert f"`{key}=" in texts, key
+    assert at.sidebar.radio(key="model").value == "linear"
+    assert race_spec(at)
+
+
+def test_the_query_string_sets_the_whole_page_and_follows_the_widgets():
+    at = page(model="logistic", m="100", noise="1.5", seed="3", sizes="16,m", epochs="2", opt="adam",
+              **{"adam.lr": "0.05", "sched": "time", "sched.time.k": "0.1"}, decay_per="epoch", focus="m",
+              logy="0", target="0.1")
+    assert not at.exception and not at.warning
+    sb = at.sidebar
+    assert sb.radio(key="model").value == "logistic"
+    assert sb.select_slider(key="m").value == 100 and sb.slider(key="noise").value == 1.5
+    assert sb.number_input(key="seed").value == 3
+    assert sb.multiselect(key="sizes").value == ["16", "m"]
+    assert sb.select_slider(key="epochs").value == 2
+    assert sb.selectbox(key="opt").value == "adam" and sb.select_slider(key="adam.lr").value == 0.05
+    assert sb.selectbox(key="sched").value == "time" and sb.radio(key="decay_per").value == "epoch"
+    assert at.radio(key="focus").value == "m" and at.checkbox(key="logy").value is False
+    assert race_spec(at)["layout"]["sliders"][0]["steps"][-1]["label"] == "2.00"
+    at = sb.select_slider(key="epochs").set_value(3).run()
+    assert str(at.query_params["epochs"]) in ("3", "['3']")
+    assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
+    assert list(table(at)["updates"]) == [21, 3]
+
+
+def test_presets_and_a_new_draw():
+    at = page(**SMALL)
+    adam = next(b for b in at.sidebar.button if b.label == "Mini-batch Adam")
+    at = adam.click().run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="opt").value == "adam" and at.sidebar.multiselect(key="sizes").value == ["32"]
+    assert list(table(at)["run"]) == ["mini-batch 32"]
+    assert str(at.query_params["opt"]) in ("adam", "['adam']")
+    draw = next(b for b in at.sidebar.button if b.label == "New draw")
+    at = draw.click().run()
+    assert not at.exception and at.sidebar.number_input(key="seed").value != 0
+    assert "seed" in at.query_params
+
+
+def test_divergence_is_reported():
+    at = page(**{"gd.lr": "2"}, sizes="1,m", **SMALL)
+    assert not at.exception
+    assert any("diverged at update" in w.value for w in at.warning)
+    assert table(at)["outcome"].str.contains("diverged").any()
