@@ -1,0 +1,243 @@
+"""Training a small network: several optimizers, the course's losses and L2 regularization side
+by side on a seeded 2-D classification task."""
+
+import streamlit as st
+
+from optim import OPTIMIZERS
+from surfaces import network as N
+from surfaces.training import as_record, default_init, make_data, timed_fit
+from ui import state
+from ui.common import GLOBAL_SETTINGS, plot, style
+from ui.export import download_buttons
+from ui.state import Setting
+from ui.widgets import log_options, optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
+from viz.network import (
+    OVERFITTING,
+    NetRun,
+    boundary_figure,
+    curves_figure,
+    history_table,
+    margin_figure,
+    overfitting_verdict,
+    results_table,
+)
+
+PAGE = "network"
+M_OPTIONS = (40, 80, 100, 200, 300, 400, 600, 1000, 2000)
+TEST_OPTIONS = (0.2, 0.25, 0.3, 0.4, 0.5)
+WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
+EPOCHS = (10, 20, 30, 50, 100, 200, 300, 500)
+BATCHES = ("8", "16", "32", "64", "128", "m")
+LAMBDAS = (0.0,) + log_options(1e-5, 1.0)
+LAMBDA0_COLOR = "#7F7F7F"
+
+DATASET = Setting("data", "moons", "choice", choices=tuple(N.DATASETS))
+PRESET = Setting("preset", "defaults", "choice", choices=("defaults", "overfitting", "spirals"))
+CONFIG = [
+    Setting("classes", 2, "int", 2, N.MAX_CLASSES),
+    Setting("m", 300, "int", 40, 2000, options=M_OPTIONS),
+    Setting("test", 0.25, "float", 0.2, 0.5, options=TEST_OPTIONS),
+    Setting("seed", 0, "int", 0, 2**31 - 1),
+    Setting("depth", 2, "int", 1, 6),
+    Setting("width", 16, "int", 2, 256, options=WIDTHS),
+    Setting("act", "tanh", "choice", choices=tuple(N.ACTIVATIONS)),
+    Setting("loss", "cross_entropy", "choice", choices=tuple(N.LOSSES)),
+    Setting("lam", 0.0, "float", 0.0, 1.0, options=LAMBDAS),
+    Setting("opts", ["gd", "momentum", "rmsprop", "adam"], "multi", choices=tuple(OPTIMIZERS)),
+    Setting("batch", "32", "choice", choices=BATCHES),
+    Setting("epochs", 100, "int", 10, 500, options=EPOCHS),
+    Setting("compare", False, "bool"),
+    Setting("logy", True, "bool"),
+]
+HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
+SCHED = schedule_settings()
+PRESETS = {
+    "defaults": ("Four optimizers on two moons", {}),
+    "overfitting": ("Overfitting: λ = 0 against λ > 0", OVERFITTING),
+    "spirals": ("Optimizers on three spirals", dict(
+        data="spirals", classes=3, m=600, depth=3, width=32, loss="softmax_cross_entropy",
+        opts=["gd", "momentum", "rmsprop", "adam", "nadam"], epochs=200)),
+}
+
+
+def _noise_setting(name: str) -> Setting:
+    return Setting("noise", N.DATASETS[name].noise, "float", 0.0, 1.0)
+
+
+def _preset_values(key: str) -> dict:
+    """A whole configuration: the preset's values, the defaults for everything it does not name."""
+    values = PRESETS[key][1]
+    data = values.get("data", DATASET.default)
+    out = {s.key: s.default for s in [DATASET] + CONFIG + HPS + SCHED}
+    return {**out, "noise": N.DATASETS[data].noise, **values}
+
+
+def _apply_preset():
+    st.session_state.update(_preset_values(st.session_state.preset))
+
+
+def _dataset_changed():
+    info = N.DATASETS[st.session_state.data]
+    st.session_state.noise = info.noise
+    if st.session_state.classes not in info.classes:
+        st.session_state.classes = info.classes[0]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dataset(name: str, m: int, noise: float, seed: int, k: int, test: float):
+    return make_data(name, m, noise, seed, k, test)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def train_run(data_key: tuple, sizes: tuple, act: str, loss: str, lam: float, opt: str, convention: str,
+              hp: tuple, batch: int, epochs: int, sched: str, sp: tuple, seed: int) -> dict:
+    """One optimizer's run as NumPy arrays, with its compile and training times (cached by the
+    whole configuration: a rerun is instant)."""
+    params = N.init_mlp(seed, sizes, default_init(act))
+    f, compile_s, train_s = timed_fit(params, dataset(*data_key), opt, epochs, batch, dict(hp), seed, act, loss,
+                                      lam, sched, dict(sp), convention)
+    return as_record(f, compile_s, train_s)
+
+
+st.title("Training a small network")
+st.caption("The same multilayer perceptron, from the same initialization and the same mini-batches, trained by "
+           "several optimizers at once on a 2-D classification task; the test set is never trained on.")
+if "_network_preset_applied" not in st.session_state:  # a preset in a link fills what the link does not say
+    st.session_state["_network_preset_applied"] = True
+    state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
+    for key, value in _preset_values(st.session_state.preset).items():
+        if key not in st.query_params and st.session_state.preset != "defaults":
+            st.session_state[key] = value
+state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE)
+SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(st.session_state.data)] + CONFIG + HPS + SCHED
+state.load(SETTINGS, PAGE)
+state.show_warnings()
+
+side = st.sidebar
+side.selectbox("preset", PRESET.choices, key="preset", on_change=_apply_preset,
+               format_func=lambda k: PRESETS[k][0], help="Each preset sets the whole page.")
+with side.expander("Data", expanded=True):
+    info = N.DATASETS[st.selectbox("data set", DATASET.choices, key="data", on_change=_dataset_changed,
+                                   format_func=lambda n: N.DATASETS[n].label)]
+    st.caption(info.description)
+    if len(info.classes) > 1:
+        st.slider("classes K", 2, N.MAX_CLASSES, key="classes")
+    st.select_slider("examples m (train + test)", M_OPTIONS, key="m")
+    st.slider("noise σ", 0.0, 1.0, step=0.01, key="noise")
+    st.select_slider("test fraction", TEST_OPTIONS, key="test")
+    st.number_input("seed (data, split, initialization, mini-batches)", 0, 2**31 - 1, key="seed")
+with side.expander("Network and loss", expanded=True):
+    st.slider("hidden layers", 1, 6, key="depth")
+    st.select_slider("units per hidden layer", WIDTHS, key="width")
+    st.selectbox("activation", tuple(N.ACTIVATIONS), key="act", format_func=lambda a: N.ACTIVATIONS[a].label)
+    st.selectbox("loss", tuple(N.LOSSES), key="loss", format_func=lambda n: N.LOSSES[n].label)
+    st.select_slider("L2 regularization λ", LAMBDAS, key="lam", format_func=lambda v: f"{v:g}")
+chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key="opts", format_func=lambda n: OPTIMIZERS[n].label)
+configs = {}
+for name in chosen:
+    with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=len(chosen) == 1):
+        configs[name] = optimizer_panel(name, HPS)
+side.select_slider("mini-batch size", BATCHES, key="batch", format_func=lambda b: "m (batch GD)" if b == "m" else b)
+side.select_slider("epochs", EPOCHS, key="epochs")
+with side.expander("learning-rate schedule"):
+    sched_name, sched_params = schedule_panel(SCHED)
+    st.caption("t counts the updates (mini-batches), from 0.")
+side.toggle("Overfitting panel: the first optimizer with λ = 0 and with this λ", key="compare")
+
+k = int(st.session_state.classes) if len(info.classes) > 1 else 2
+loss, lam = st.session_state.loss, float(st.session_state.lam)
+if k > 2 and loss != "softmax_cross_entropy":
+    st.info(f"{N.LOSSES[loss].label} is a two-class loss and this set has K = {k} classes: the network is "
+            "trained with the K-class cross entropy (softmax).", icon=":material/info:")
+    loss = "softmax_cross_entropy"
+spec, act = N.LOSSES[loss], st.session_state.act
+data_key = (info.name, int(st.session_state.m), float(st.session_state.noise), int(st.session_state.seed), k,
+            float(st.session_state.test))
+data = dataset(*data_key)
+sizes = N.mlp_sizes(int(st.session_state.depth), int(st.session_state.width), 2, spec.n_outputs(k))
+n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+m_train = len(data.y_train)
+batch = m_train if st.session_state.batch == "m" else int(st.session_state.batch)
+epochs = int(st.session_state.epochs)
+st.markdown(f"**{info.label}**, K = {k} classes, {m_train} training and {len(data.y_test)} test examples · "
+            f"network {' → '.join(map(str, sizes))} ({N.ACTIVATIONS[act].label}, "
+            f"{N.INITS[default_init(act)].label} initialization, {n_params:,} parameters) · "
+            f"mini-batches of {min(batch, m_train)} ({-(-m_train // batch)} updates per epoch), {epochs} epochs.")
+
+left, right = st.columns([1, 1])
+with left:
+    st.markdown(f"**Loss: {spec.label}** (labels ${spec.labels}$)")
+    st.latex(r"\ell(\hat y, y) = " + spec.latex)
+    st.markdown("**Objective** with L2 regularization (biases not penalized):")
+    st.latex(r"J = \frac{1}{m}\sum_{i=1}^{m} \ell(\hat y_i, y_i) + \lambda \sum_{l} \lVert W_l \rVert^2"
+             + rf",\quad \lambda = {lam:g}")
+    st.caption("The right plot shows every loss of the course against the margin ŷy (positive: classified "
+               "correctly). Logistic and cross entropy are one curve: the same loss under the label map "
+               "y ∈ {0, 1} ↔ {−1, 1} (tests/test_network.py checks it).")
+with right:
+    plot(margin_figure(loss, style()), key="margin")
+
+if not chosen:
+    st.info("Choose at least one optimizer in the sidebar.")
+    state.publish(SETTINGS)
+    st.stop()
+
+sched_key = (sched_name, tuple(sorted(sched_params.items())))
+jobs = [(name, OPTIMIZERS[name].label, lam, None) for name in chosen]
+compare = bool(st.session_state.compare) and lam > 0
+if compare:
+    first = OPTIMIZERS[chosen[0]].label
+    jobs += [(chosen[0], f"{first}, λ = 0", 0.0, LAMBDA0_COLOR), (chosen[0], f"{first}, λ = {lam:g}", lam, None)]
+bar = st.progress(0.0, text="Training…")
+runs = []
+for i, (name, label, run_lam, color) in enumerate(jobs):
+    bar.progress(i / len(jobs), text=f"Training {label} ({i + 1} of {len(jobs)}): the first run of a new shape "
+                 "or optimizer compiles for a few seconds…")
+    opt, hp = configs[name]
+    rec = train_run(data_key, sizes, act, loss, run_lam, name, opt.convention, tuple(sorted(hp.items())), batch,
+                    epochs, *sched_key, int(st.session_state.seed))
+    runs.append(NetRun(name, label, rec, chosen.index(name), run_lam, color))
+bar.empty()
+main, lesson = runs[: len(chosen)], runs[len(chosen):]
+
+sty = style()
+st.subheader("Learning curves")
+st.toggle("log scale for the loss", key="logy")
+plot(curves_figure(main, sty, log=st.session_state.logy), key="curves")
+for r in main:
+    if r.note:
+        st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
+table = results_table(main)
+fmt = {c: st.column_config.NumberColumn(format="%.3g") for c in table.columns if c not in ("run", "outcome")}
+fmt.update({c: st.column_config.NumberColumn(format="percent") for c in ("train acc", "test acc")})
+st.dataframe(table, hide_index=True, width="stretch", column_config=fmt)
+st.caption("Training time: one jitted call per optimizer on this server's CPU, compilation apart (measured when "
+           "the run was first computed; a cached run is not re-timed).")
+
+st.subheader("Decision boundaries over the epochs")
+st.caption("The class each network predicts at every point of the plane (light colours), the training points "
+           "(filled) and the test points (open). Press Play, or drag the slider through the epochs.")
+boundaries = boundary_figure(main, data, sty)
+plot(boundaries, key="boundaries")
+
+if st.session_state.compare:
+    st.subheader("Overfitting: L2 regularization")
+    if not compare:
+        st.info("Set λ > 0 in the sidebar to compare it with λ = 0.")
+    else:
+        verdict = overfitting_verdict(*lesson)
+        claim = (f"**{first}** with λ = 0 and with λ = {lam:g}, all else equal. The course: adding λ‖W‖² to the "
+                 "loss reduces overfitting, so the test loss is lower and the gap between train and test smaller.")
+        box = st.container(border=True)
+        box.markdown(claim)
+        if verdict.holds:
+            box.success(f"✓ The claim holds in these runs: {verdict.detail}.")
+        else:
+            box.warning(f"✗ The claim does not hold with these settings: {verdict.detail}.")
+        plot(curves_figure(lesson, sty, log=st.session_state.logy), key="lesson-curves")
+        plot(boundary_figure(lesson, data, sty), key="lesson-boundaries")
+
+with st.expander("Share and export"):
+    st.markdown("The address bar holds every setting of this page: copy it to share these exact runs.")
+    download_buttons(boundaries, history_table(runs), f"descent-lab-network-{info.name}")
+state.publish(SETTINGS)

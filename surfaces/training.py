@@ -1,0 +1,233 @@
+"""Training the page's small networks: the data split and ``fit``, which is
+``surfaces.network.train`` plus what the network page needs and the engine does not offer yet:
+the parameters at chosen epochs (for the decision boundary over epochs, evaluated on a grid in
+the same jitted call) and a learning-rate schedule.  Calling ``train`` epoch-chunk by chunk
+would not do: each call starts a new optimizer state (Adam's v, s and t, momentum's v), so
+every chunk would restart the rule.  tests/test_network_training.py checks that ``fit``
+reproduces ``train`` (same key: same mini-batches, same updates); once ``train`` takes
+``snapshot_every`` and a schedule, ``fit`` is a thin call to it."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from optim.rules import Optimizer, full_hp, get_optimizer
+from optim.runner import batch_plan
+from optim.schedules import Schedule, full_schedule_params, get_schedule
+from surfaces import network as N
+
+tmap = jax.tree.map
+
+GRID = 48  # the decision boundary is evaluated on GRID × GRID points
+MAX_SNAPSHOTS = 20
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+class Data(NamedTuple):
+    """A seeded split and the grid the decision boundary is drawn on: ``gx`` (G,), ``gy`` (G,)
+    the grid's axes, ``grid`` (G², 2) its points row by row (y outer, x inner)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    k: int
+    gx: np.ndarray
+    gy: np.ndarray
+    grid: np.ndarray
+
+
+def make_data(name: str, m: int, noise: float, seed: int, n_classes: int = 2, test_fraction: float = 0.25,
+              n_grid: int = GRID) -> Data:
+    """``make_dataset`` + ``train_test_split`` (both seeded by ``seed``) and a square grid over
+    every point, 10 % wider than their range."""
+    X, y = N.make_dataset(name, m, noise, seed, n_classes)
+    s = N.train_test_split(X, y, test_fraction, seed)
+    lo, hi = X.min(0), X.max(0)
+    centre, half = (lo + hi) / 2, 0.55 * float(np.max(hi - lo)) + 0.05
+    gx = np.linspace(centre[0] - half, centre[0] + half, n_grid, dtype=np.float32)
+    gy = np.linspace(centre[1] - half, centre[1] + half, n_grid, dtype=np.float32)
+    xx, yy = np.meshgrid(gx, gy)
+    return Data(*s, int(n_classes), gx, gy, np.stack([xx.ravel(), yy.ravel()], 1))
+
+
+def default_init(activation: str) -> str:
+    """The course's pairing: He for the ReLU family, Xavier (Glorot) for tanh and the sigmoid."""
+    return "xavier" if activation in ("tanh", "sigmoid") else "he"
+
+
+# --- training with snapshots ----------------------------------------------------------------------
+
+
+class Fit(NamedTuple):
+    """A run.  Per epoch, index 0 before training: ``train_loss``, ``train_acc``, ``test_loss``,
+    ``test_acc`` (epochs + 1,), the data loss without λ‖W‖² (as ``TrainResult``).
+    ``snap_epochs`` (n,) the epochs of the snapshots, 0 and the last included; ``snapshots``
+    the parameters then (a pytree with a leading axis n); ``classes`` (n, G²) int8 the class
+    the network predicts at each grid point then; ``lr`` (epochs,) the learning rate of each
+    epoch's first update; ``diverged_step`` the update t that met a non-finite gradient or
+    produced non-finite weights (−1 if none), ``diverged_epoch`` its epoch (1-based, −1 if
+    none): from there everything stays frozen."""
+
+    train_loss: Any
+    train_acc: Any
+    test_loss: Any
+    test_acc: Any
+    snap_epochs: Any
+    snapshots: Any
+    classes: Any
+    lr: Any
+    diverged_step: Any
+    diverged_epoch: Any
+
+    @property
+    def params(self):
+        """The parameters at the end of training."""
+        return tmap(lambda s: s[-1], self.snapshots)
+
+
+def snapshot_epochs(epochs: int, n: int = MAX_SNAPSHOTS) -> tuple[int, ...]:
+    """At most ``n`` + 1 epochs evenly spread over 0 … epochs, both ends included."""
+    return tuple(int(e) for e in np.unique(np.round(np.linspace(0, epochs, min(n, epochs) + 1))))
+
+
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+_FIT_STATIC = ("opt", "sched", "activation", "loss", "snaps")
+
+
+@partial(jax.jit, static_argnames=("m", "batch_size", "epochs"))
+def _plan(key, m, batch_size, epochs):
+    """``batch_plan`` as (epochs, n_batches, b) arrays: compiled apart (its shuffles take as long
+    to compile as a whole training loop) and shared by every optimizer."""
+    idx, mask = batch_plan(key, m, batch_size, epochs)
+    return idx.reshape(epochs, -1, idx.shape[1]), mask.reshape(epochs, -1, idx.shape[1])
+
+
+@partial(jax.jit, static_argnames=_FIT_STATIC)
+def _fit(opt: Optimizer, sched: Schedule, activation, loss, snaps,
+         params, hp, sp, lam, idx, mask, X, y, X_test, y_test, grid):
+    m, epochs = X.shape[0], idx.shape[0]
+    spec = N.get_loss(loss)
+    X_eval, y_eval = jnp.concatenate([X, X_test]), jnp.concatenate([y, y_test])
+    slot = np.full(epochs + 1, -1, np.int32)
+    slot[list(snaps)] = np.arange(len(snaps))
+
+    def evaluate(p):
+        out = N.forward(p, X_eval, activation, None, train=False).out
+        losses, hits = spec.fn(out, spec.target(y_eval, out.shape[1])), spec.predict(out) == y_eval
+        return jnp.mean(losses[:m]), jnp.mean(hits[:m]), jnp.mean(losses[m:]), jnp.mean(hits[m:])
+
+    def step(carry, batch):
+        p, st, t, div_t = carry
+        b_idx, b_mask = batch
+        Xb, yb = X[b_idx], y[b_idx]
+
+        def obj(q):
+            return N.objective(q, Xb, yb, activation, loss, lam, None, train=True, mask=b_mask)[0]
+
+        g = jax.grad(obj)(p)
+        lr = sched(t - 1, hp["lr"], sp)  # t − 1 updates made before this one
+        p_new, st_new = opt.step(jax.grad(obj), p, st, {**hp, "lr": lr})
+        alive = div_t < 0
+        failed = ~(_all_finite(g) & _all_finite(p_new))
+        take = alive & ~failed
+        p_out = tmap(lambda a, b: jnp.where(take, a, b), p_new, p)
+        st_out = tmap(lambda a, b: jnp.where(take, a, b), st_new, st)
+        div_t = jnp.where(alive & failed, t, div_t)
+        return (p_out, st_out, t + 1, div_t), lr
+
+    def epoch(carry, batches):
+        inner, snapshots, e = carry
+        inner, lrs = jax.lax.scan(step, inner, batches)
+        j = jnp.asarray(slot)[e]
+        jj = jnp.maximum(j, 0)
+        snapshots = tmap(lambda s, x: s.at[jj].set(jnp.where(j >= 0, x, s[jj])), snapshots, inner[0])
+        return (inner, snapshots, e + 1), (evaluate(inner[0]), lrs[0])
+
+    snapshots = tmap(lambda x: jnp.broadcast_to(x, (len(snaps),) + x.shape), params)
+    minus1 = jnp.array(-1, jnp.int32)
+    carry0 = ((params, opt.init(params), jnp.array(1, jnp.int32), minus1), snapshots, jnp.array(1, jnp.int32))
+    ((_, _, _, div_t), snapshots, _), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
+    evals = tmap(lambda a, b: jnp.concatenate([a[None], b]), evaluate(params), evals)
+    classes = jax.vmap(lambda p: spec.predict(N.forward(p, grid, activation, None, train=False).out))(snapshots)
+    div_e = jnp.where(div_t < 0, -1, (div_t - 1) // idx.shape[1] + 1)
+    return Fit(*evals, jnp.asarray(snaps), snapshots, classes.astype(jnp.int8), lrs, div_t, div_e)
+
+
+def _arguments(params, data: Data, optimizer="adam", epochs=10, batch_size=32, hp=None, key=0, activation="relu",
+               loss="cross_entropy", lam=0.0, schedule="constant", schedule_params=None, convention=None,
+               snapshots=MAX_SNAPSHOTS) -> tuple[dict, dict]:
+    """The static and the traced arguments of ``_fit``, checked and converted as ``train`` does."""
+    opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
+    sched = get_schedule(schedule)
+    hp = {k: float(v) for k, v in full_hp(opt, hp or {}).items()}
+    sp = {k: float(v) for k, v in full_schedule_params(sched, schedule_params).items()}
+    if epochs < 1 or batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    N.get_activation(activation)
+    N.get_loss(loss)
+    key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
+    f32, i32 = (lambda a: jnp.asarray(a, jnp.float32)), (lambda a: jnp.asarray(a, jnp.int32))
+    idx, mask = _plan(key, len(data.y_train), int(batch_size), int(epochs))
+    static = dict(opt=opt, sched=sched, activation=activation, loss=loss,
+                  snaps=snapshot_epochs(int(epochs), snapshots))
+    traced = dict(params=tmap(f32, params), hp=hp, sp=sp, lam=float(lam), idx=idx, mask=mask,
+                  X=f32(data.X_train), y=i32(data.y_train), X_test=f32(data.X_test), y_test=i32(data.y_test),
+                  grid=f32(data.grid))
+    return static, traced
+
+
+def fit(params, data: Data, optimizer: str | Optimizer = "adam", epochs: int = 10, batch_size: int = 32,
+        hp: Mapping[str, float] | None = None, key=0, activation: str = "relu", loss: str = "cross_entropy",
+        lam: float = 0.0, schedule: str | Schedule = "constant", schedule_params: Mapping[str, float] | None = None,
+        convention: str | None = None, snapshots: int = MAX_SNAPSHOTS) -> Fit:
+    """Train the MLP ``params`` on ``data`` as ``surfaces.network.train`` does (one jitted
+    ``lax.scan``; mini-batches from ``optim.batch_plan``; J = mean loss + λ Σ‖W‖²; never raises
+    on divergence), the learning rate of update t being ``schedule(t − 1, α, schedule_params)``,
+    and keep the parameters at ``snapshot_epochs(epochs, snapshots)`` with the grid's classes.
+    Static: the rule, schedule, activation, loss, epochs, batch size, snapshot epochs and the
+    shapes; hyperparameters, schedule parameters, λ, key and data are traced."""
+    static, traced = _arguments(params, data, optimizer, epochs, batch_size, hp, key, activation, loss, lam,
+                                schedule, schedule_params, convention, snapshots)
+    return _fit(**static, **traced)
+
+
+def timed_fit(*args, **kwargs) -> tuple[Fit, float, float]:
+    """``fit`` and its timings: (the run, seconds to trace and compile (≈ 0 when this
+    configuration's program exists), seconds of training)."""
+    static, traced = _arguments(*args, **kwargs)
+    t0 = time.perf_counter()
+    compiled = _fit.lower(**static, **traced).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(**traced))
+    return out, t1 - t0, time.perf_counter() - t1
+
+
+def fit_cache_size() -> int:
+    """Compiled programs of ``fit`` so far (tests: a new hyperparameter must not add one)."""
+    return _fit._cache_size()
+
+
+
+def as_record(f: Fit, compile_seconds: float = 0.0, seconds: float = 0.0) -> dict[str, Any]:
+    """A run as NumPy arrays and numbers (what the page caches): the curves, the snapshot
+    epochs and grid classes, the learning rates, the epoch of divergence (None) and the timings."""
+    e = int(f.diverged_epoch)
+    return {
+        "train_loss": np.asarray(f.train_loss, np.float32), "test_loss": np.asarray(f.test_loss, np.float32),
+        "train_acc": np.asarray(f.train_acc, np.float32), "test_acc": np.asarray(f.test_acc, np.float32),
+        "snap_epochs": np.asarray(f.snap_epochs, np.int32), "classes": np.asarray(f.classes, np.int8),
+        "lr": np.asarray(f.lr, np.float32), "diverged_epoch": None if e < 0 else e,
+        "compile_seconds": float(compile_seconds), "seconds": float(seconds),
+    }

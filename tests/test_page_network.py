@@ -1,0 +1,102 @@
+"""The network page under Streamlit's AppTest: defaults, the overfitting preset (chosen in the
+sidebar and from a bare share link), a multi-class set with a two-class loss, a full
+configuration from the URL, a malformed URL.  Training is cached by configuration, so the runs
+made by one test are reused by the next ones."""
+
+import json
+
+import pytest
+from helpers import ONE_MB, assert_finite_json, run_page
+from streamlit.testing.v1 import AppTest
+
+
+def page(**query) -> AppTest:
+    return run_page("network", 600, **query)
+
+
+def charts(at) -> dict[str, dict]:
+    """Each figure by the key it was plotted with."""
+    return {c.proto.id.split("-", 2)[2]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def assert_small(at):
+    """Every figure under 1 MB; no NaN but the gaps between the boundary's row runs."""
+    for c in at.get("plotly_chart"):
+        assert len(c.proto.spec) < ONE_MB, c.proto.id
+        if "boundaries" not in c.proto.id:
+            assert_finite_json(c.proto.spec)
+
+
+def test_defaults():
+    at = page()
+    assert not at.exception and not at.error and not at.warning
+    figs = charts(at)
+    assert {"margin", "curves", "boundaries"} <= set(figs)
+    assert len(figs["boundaries"]["frames"]) == 21  # epochs 0, 5, …, 100
+    assert at.sidebar.multiselect(key="opts").value == ["gd", "momentum", "rmsprop", "adam"]
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["Gradient descent", "Momentum", "RMSprop", "Adam"]
+    assert (table["test acc"] > 0.8).all() and (table["training (s)"] > 0).all()
+    assert table.set_index("run").loc["Adam", "test acc"] >= 0.95
+    assert any(r"\log" in m.value for m in at.latex)  # the loss's formula
+    assert_small(at)
+    assert dict(at.query_params) == {}  # defaults: a bare URL
+
+
+def test_overfitting_preset_from_the_sidebar():
+    at = page()
+    at = at.sidebar.selectbox(key="preset").set_value("overfitting").run()
+    assert not at.exception and not at.error
+    sb = at.sidebar
+    assert sb.select_slider(key="m").value == 80 and sb.select_slider(key="width").value == 64
+    assert sb.select_slider(key="lam").value == 0.01 and sb.multiselect(key="opts").value == ["adam"]
+    assert sb.toggle(key="compare").value is True
+    assert any("The claim holds" in s.value for s in at.success)
+    figs = charts(at)
+    assert {"lesson-curves", "lesson-boundaries"} <= set(figs)
+    names = [t["name"] for t in figs["lesson-curves"]["data"] if t.get("showlegend", True)]
+    assert names[:2] == ["Adam, λ = 0", "Adam, λ = 0.01"]
+    assert_small(at)
+    assert str(at.query_params["preset"]) in ("overfitting", "['overfitting']")
+    assert str(at.query_params["lam"]) in ("0.01", "['0.01']")
+
+
+def test_a_bare_preset_link_fills_the_preset():
+    at = page(preset="overfitting")
+    assert not at.exception and not at.warning
+    assert at.sidebar.select_slider(key="epochs").value == 300
+    assert at.sidebar.slider(key="depth").value == 3
+    assert any("The claim holds" in s.value for s in at.success)
+
+
+def test_multiclass_set_with_a_two_class_loss_uses_softmax():
+    at = page(data="blobs", classes="3", loss="hinge", opts="adam", epochs="20", m="200")
+    assert not at.exception and not at.error
+    assert any("K-class cross entropy" in i.value for i in at.info)
+    spec = charts(at)["boundaries"]
+    regions = [t for t in spec["data"] if t["name"].startswith("class ")]
+    assert len(regions) == 2  # classes 1 and 2 over class 0's background: three classes on the grid
+    assert at.dataframe[0].value["test acc"][0] > 0.8
+
+
+def test_a_query_string_sets_the_page_and_the_url_follows():
+    at = page(opts="adam,gd", **{"adam.lr": "0.05"}, lam="0.001", epochs="20", seed="3", noise="0.2")
+    assert not at.exception and not at.warning
+    sb = at.sidebar
+    assert sb.multiselect(key="opts").value == ["adam", "gd"]
+    assert sb.select_slider(key="adam.lr").value == 0.05 and sb.select_slider(key="lam").value == 0.001
+    assert sb.number_input(key="seed").value == 3 and sb.slider(key="noise").value == pytest.approx(0.2)
+    assert len(charts(at)["boundaries"]["frames"]) == 21
+    at = sb.select_slider(key="epochs").set_value(30).run()
+    assert str(at.query_params["epochs"]) in ("30", "['30']")
+    assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
+
+
+def test_a_malformed_query_string_falls_back_with_warnings():
+    at = page(data="swirl", m="lots", opts="adam,evil", lam="-1", **{"adam.lr": "nan"}, preset="best", depth="99")
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning)
+    for key in ("data", "m", "opts", "lam", "adam.lr", "preset", "depth"):
+        assert f"`{key}=" in texts, key
+    assert at.sidebar.selectbox(key="data").value == "moons"
+    assert charts(at)["boundaries"]["frames"]
