@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.serve import CHROMIUM_ARGS, serve  # noqa: E402
 from ui import nav  # noqa: E402
 
 SIZES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g =>
@@ -73,21 +72,9 @@ def main():
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(args.port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with serve(args.port) as (base, _):
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = b.new_page(viewport={"width": 1400, "height": 1000})
             print(f"{'page':<12} {'first figure (warm), s':>24} {'slider step re-render, s':>26}  figure JSON, MB")
             for info in nav.available():
@@ -98,9 +85,6 @@ def main():
                 print(f"{info.url_path:<12} {statistics.median(firsts):>17.2f} (max {max(firsts):.2f})"
                       f" {step_txt:>26}  {', '.join(f'{s / 1e6:.2f}' for s in sizes)}")
             b.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 if __name__ == "__main__":

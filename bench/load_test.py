@@ -15,10 +15,13 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.serve import CHROMIUM_ARGS, serve  # noqa: E402
+
 SURFACES = ["bowl", "rosenbrock", "himmelblau", "rastrigin", "beale", "booth", "saddle", "plateau"]
 OPTS = ["gd", "momentum", "nesterov", "rmsprop", "adam", "adamax", "nadam", "adagrad", "adamw"]
 
@@ -89,9 +92,7 @@ async def main_async(n: int, base: str, pid: int, open_at_once: int):
 
     results: list = []
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         warm: list = []
         await session(browser, base, 999, warm)  # the teacher opens the lesson first
         mem_before = rss_mb(pid)
@@ -113,22 +114,9 @@ def main():
     ap.add_argument("--open", type=int, default=4, help="browser pages loading at the same time")
     args = ap.parse_args()
     n = max(1, min(args.sessions, 40))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(args.port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with serve(args.port) as (base, proc):
         idle = rss_mb(proc.pid)
         results, wall, before, after, cold = asyncio.run(main_async(n, base, proc.pid, max(1, args.open)))
-    finally:
-        proc.terminate()
-        proc.wait(10)
     times = [r["first_figure_s"] for r in results if r["first_figure_s"] is not None]
     own = sum(r["own_figure"] for r in results)
     print(f"first session on a fresh server (compiles the lesson's runs): {cold:.1f} s to first figure")

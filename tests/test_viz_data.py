@@ -3,12 +3,9 @@ fits, the figure's frames, size and finiteness, the loss curves and the tables."
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
-import plotly.io as pio
 import pytest
+from helpers import assert_finite_json, fig_json
 
 from optim import OPTIMIZERS
 from surfaces.data import make_model
@@ -66,25 +63,6 @@ def small():
     uri = surface_image(make_grid(model.surface.f, model.surface.domain, 60), False)
     runs = [_run(k, 100, 5, i, model=model, with_rows=k == "16") for i, k in enumerate(("1", "16", "m"))]
     return model, uri, runs
-
-
-def _json(fig) -> str:
-    return pio.to_json(fig.to_dict(), validate=False)
-
-
-def _finite_everywhere(obj):
-    if isinstance(obj, dict):
-        if set(obj) >= {"dtype", "bdata"}:
-            data = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-            assert np.all(np.isfinite(data.astype(np.float64))), "non-finite binary array"
-            return
-        for v in obj.values():
-            _finite_everywhere(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _finite_everywhere(v)
-    elif isinstance(obj, float):
-        assert np.isfinite(obj)
 
 
 # --- runs and the epoch clock ----------------------------------------------------------------------
@@ -257,13 +235,13 @@ def test_the_worst_case_figure_is_under_one_megabyte():
     runs = [_run(k, 5000, 20, i, model=model, with_rows=k == "128") for i, k in enumerate(BATCH_CHOICES)]
     code = pseudo_code(128, 5000, 20, update_lines("adam"))
     fig = data_race_figure(model, uri, runs, runs[4], code, Style())
-    text = _json(fig)
+    text = fig_json(fig)
     assert len(text) < 1_000_000, f"{len(text) / 1e6:.2f} MB"
     assert "NaN" not in text and "Infinity" not in text
     paths = [t for t in fig.data if t.mode == "lines" and t.xaxis in (None, "x") and t.legendgroup]
     assert len(paths) == 6 and max(len(t.x) for t in paths) <= MAX_PATH_POINTS + 1
     assert len(fig.frames) <= 121
-    assert len(_json(loss_curves_figure(runs, 0.3, Style()))) < 1_000_000
+    assert len(fig_json(loss_curves_figure(runs, 0.3, Style()))) < 1_000_000
 
 
 def test_all_numbers_are_finite_when_a_run_diverges(small):
@@ -271,9 +249,9 @@ def test_all_numbers_are_finite_when_a_run_diverges(small):
     runs = [_run("1", 100, 5, diverge_at=120, model=model), _run("m", 100, 5, model=model)]
     for fig in (data_race_figure(model, uri, runs, runs[0], pseudo_code(1, 100, 5, ("W := W − α·dW",)), Style()),
                 loss_curves_figure(runs, 0.5, Style())):
-        text = _json(fig)
+        text = fig_json(fig)
         assert "NaN" not in text and "Infinity" not in text
-        _finite_everywhere(json.loads(text))
+        assert_finite_json(text)
     assert any("diverged" in (t.name or "") for t in data_race_figure(model, uri, runs, None, None, Style()).data)
 
 

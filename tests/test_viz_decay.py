@@ -3,12 +3,9 @@ figure reused for schedule runs, the loss axes around a divergence, the table, s
 
 from __future__ import annotations
 
-import base64
-import json
-
 import numpy as np
-import plotly.io as pio
 import pytest
+from helpers import assert_finite_json, fig_json
 
 from optim import SCHEDULES
 from optim.presets_decay import LESSONS, run_lesson, schedule_curve
@@ -30,25 +27,6 @@ from viz.surface import make_grid, surface_image
 
 bowl = SURFACES["bowl"]
 ONE_MB = 1_000_000
-
-
-def _json(fig) -> str:
-    return pio.to_json(fig.to_dict(), validate=False)
-
-
-def _finite_everywhere(obj):
-    if isinstance(obj, dict):
-        if set(obj) >= {"dtype", "bdata"}:
-            data = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
-            assert np.all(np.isfinite(data.astype(np.float64))), "non-finite binary array"
-            return
-        for v in obj.values():
-            _finite_everywhere(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _finite_everywhere(v)
-    elif isinstance(obj, float):
-        assert np.isfinite(obj)
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +57,9 @@ def test_schedule_figure_draws_each_curve_in_its_colour():
         np.testing.assert_array_equal(trace.x, t)
         np.testing.assert_allclose(trace.y, alpha, rtol=1e-6)
     assert fig.layout.yaxis.type == "linear" and not fig.layout.shapes
-    text = _json(fig)
+    text = fig_json(fig)
     assert len(text) < ONE_MB
-    _finite_everywhere(json.loads(text))
+    assert_finite_json(text)
 
 
 def test_log_axis_drops_zero_rates_and_the_limit_is_drawn():
@@ -110,9 +88,9 @@ def test_race_figure_of_schedule_runs_uses_schedule_colours(uri, too_large):
         assert [t.line.color for t in fig.data if t.name and t.name.startswith(r.label)] == [r.color]
     heads = fig.data[fig.frames[0].traces[0]]
     assert list(heads.marker.color) == [r.color for r in runs for _ in range(21)]
-    text = _json(fig)
+    text = fig_json(fig)
     assert len(text) < ONE_MB
-    _finite_everywhere(json.loads(text))
+    assert_finite_json(text)
 
 
 def test_every_schedule_for_2000_steps_stays_under_a_megabyte(uri):
@@ -126,7 +104,7 @@ def test_every_schedule_for_2000_steps_stays_under_a_megabyte(uri):
     for fig in (race_figure(uri, bowl.domain, bowl.minima, bowl.start, runs, Style()),
                 decay_loss_figure(runs, bowl.min_value, bowl.minima, Style()),
                 schedule_figure(_curves(2000), Style(), log=True, limit=0.1)):
-        assert len(_json(fig)) < ONE_MB
+        assert len(fig_json(fig)) < ONE_MB
 
 
 def test_loss_axes_stop_above_the_runs_that_did_not_diverge(too_large):
@@ -136,7 +114,7 @@ def test_loss_axes_stop_above_the_runs_that_did_not_diverge(too_large):
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.yaxis.range[1] == pytest.approx(np.log10(calm_peak) + 1, rel=1e-3)
     assert fig.layout.yaxis2.range is not None
-    _finite_everywhere(json.loads(_json(fig)))
+    assert_finite_json(fig)
     # no divergence: the axes are left to Plotly
     calm = schedule_runs({n: too_large[n] for n in ("time", "exponential")})
     assert decay_loss_figure(calm, bowl.min_value, bowl.minima, Style()).layout.yaxis.range is None
@@ -165,5 +143,5 @@ def test_trailing_mean_and_smoothed_runs(too_large):
     for r, s in zip(runs, smooth):
         assert len(s.loss) == r.end + 1 and s.color == r.color and s.end == r.end
         np.testing.assert_allclose(s.loss[-1], np.mean(np.asarray(r.loss, np.float64)[r.end - 19: r.end + 1]))
-    text = _json(decay_loss_figure(smooth, bowl.min_value, bowl.minima, Style()))
-    _finite_everywhere(json.loads(text))
+    text = fig_json(decay_loss_figure(smooth, bowl.min_value, bowl.minima, Style()))
+    assert_finite_json(text)
