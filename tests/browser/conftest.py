@@ -104,6 +104,7 @@ def open_page(browser, server):
     contexts = []
 
     def _open(path: str, width: int = 1400, height: int = 1000, wait_plot: bool = True) -> Opened:
+        """Open ``path`` and wait for its first figure (or, without figures, its title)."""
         ctx = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
         page = ctx.new_page()
@@ -111,8 +112,7 @@ def open_page(browser, server):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.goto(server + path)
-        if wait_plot:
-            page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+        page.wait_for_selector(".js-plotly-plot" if wait_plot else "h1", timeout=120_000)
         wait_idle(page)
         return Opened(page, errors)
 

@@ -23,6 +23,9 @@ def test_every_page(open_page, info):
     assert page.query_selector('[data-testid="stAlert"] [data-testid="stAlertContentError"]') is None
     if info.url_path:
         assert len(page.query_selector_all(".js-plotly-plot")) >= 1
+    else:  # the lesson path: one card per lesson whose page exists, each a link
+        assert page.get_by_text("Open this lesson").count() == len(
+            [lesson for lesson in nav.LESSONS if lesson.page in {p.path for p in PAGES}])
     shot = opened.screenshot(info.url_path or "home")
     target = os.environ.get("SCREENSHOTS")
     if target:
