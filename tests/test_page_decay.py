@@ -2,23 +2,18 @@
 (from the URL and from the lesson menu), a full configuration from the URL, a malformed URL."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from optim.presets_decay import LESSONS
 from optim.schedules import SCHEDULES
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "decay.py")
-
 
 def page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return run_page("decay", 300, **query)
 
 
 def specs(at) -> dict:

@@ -7,22 +7,18 @@ process shares the compilations, so the whole file costs a few minutes on 2 busy
 other tests use small networks."""
 
 import json
-from pathlib import Path
 
 import pytest
+from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
 from surfaces import network as N
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "gradients.py")
 SMALL = dict(preset="free", depth="4", width="8", epochs="5", m="200")
 
 
 def page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=900)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return run_page("gradients", 900, **query)
 
 
 def figures(at) -> dict:

@@ -22,6 +22,15 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 IGNORED_CONSOLE = ("Failed to load resource: the server responded with a status of 404",)
 
 
+# The moving trace of an animated race figure (viz.race): its points, x then y.
+HEADS_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.sliders
+      && g._fullLayout.sliders.length);
+  const i = gd.data.findIndex(t => t.name === 'heads');
+  return Array.from(gd._fullData[i].x).concat(Array.from(gd._fullData[i].y));
+}"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

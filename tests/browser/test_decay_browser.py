@@ -3,14 +3,10 @@ moves the heads, the log-axis toggle reaches the α_t figure and the URL, nothin
 
 import pytest
 
+from browser.conftest import HEADS_JS
+
 pytestmark = pytest.mark.browser
 
-HEADS_JS = """() => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.sliders
-      && g._fullLayout.sliders.length);
-  const i = gd.data.findIndex(t => t.name === 'heads');
-  return Array.from(gd._fullData[i].x).concat(Array.from(gd._fullData[i].y));
-}"""
 
 ALPHA_AXIS_JS = """() => {
   const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout

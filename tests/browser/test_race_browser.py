@@ -2,14 +2,9 @@
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from browser.conftest import HEADS_JS
 
-HEADS_JS = """() => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.sliders
-      && g._fullLayout.sliders.length);
-  const i = gd.data.findIndex(t => t.name === 'heads');
-  return Array.from(gd._fullData[i].x).concat(Array.from(gd._fullData[i].y));
-}"""
+pytestmark = pytest.mark.browser
 
 
 def test_play_moves_the_heads(open_page):
