@@ -52,12 +52,15 @@ def trace(s: dict, name: str) -> dict:
 
 def test_ticks_are_in_values_on_each_scale():
     vals, text = ticks(AX)
-    assert text == ["0.0001", "0.001", "0.01", "0.1", "1"]
+    # decades are written as the app's log axes write them: powers of ten
+    assert text == ["10<sup>−4</sup>", "10<sup>−3</sup>", "10<sup>−2</sup>", "10<sup>−1</sup>", "1"]
     np.testing.assert_allclose(vals, [-4, -3, -2, -1, 0])
     assert ticks(AY)[1] == ["0.9", "0.99", "0.999", "0.9999"]
     assert ticks(Axis("beta", 0.9, 0.99, "log1m"))[1] == ["0.9", "0.95", "0.98", "0.99"]
     assert ticks(Axis("lr", 0.01, 0.05, "log"))[1] == ["0.01", "0.02", "0.05"]
-    assert len(ticks(Axis("eps", 1e-12, 0.1, "log"))[0]) <= 8
+    vals, text = ticks(Axis("eps", 1e-12, 0.1, "log"))
+    assert len(vals) <= 8 and all("e-" not in t and "<sup>−" in t for t in text)
+    assert ticks(Axis("lr", 2e-5, 5e-5, "log"))[1] == ["2×10<sup>−5</sup>", "5×10<sup>−5</sup>"]
     assert ticks(Axis("weight_decay", 0.0, 0.5)) is None
 
 
@@ -97,7 +100,8 @@ def test_sweep_figure_cells_axes_markers_and_diverged():
     best, picked = trace(s, "best cell"), trace(s, "picked cell")
     assert best["x"][0] == pytest.approx(np.log10(sw.xs[4]), rel=1e-6)
     assert picked["y"][0] == pytest.approx(-np.log10(1 - sw.ys[5].astype(np.float64)), rel=1e-5)
-    assert s["layout"]["xaxis"]["ticktext"][0] == "0.0001" and "log scale" in s["layout"]["xaxis"]["title"]["text"]
+    assert s["layout"]["xaxis"]["ticktext"][0] == "10<sup>−4</sup>"
+    assert "log scale" in s["layout"]["xaxis"]["title"]["text"]
     assert s["layout"]["yaxis"]["ticktext"][-1] == "0.9999"
 
 

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.race import _clean, _comet
-from viz.style import Style, base_layout
+from viz.style import LOG_AXIS, Style, base_layout
 from viz.surface import Grid, add_surface_image, minima_trace
 from viz.tables import trajectories_table
 
@@ -491,10 +491,10 @@ def loss_curves_figure(runs: list[BatchRun], l_star: float, style: Style, log: b
         fig.add_trace(go.Scatter(x=(s / r.n_batches).astype(np.float32), y=gap.astype(np.float32), mode=mode,
                                  showlegend=False, legendgroup=r.key, line=line,
                                  marker=dict(size=5 * style.scale, color=r.color)), row=1, col=2)
-    fig.update_xaxes(type="log", title_text="updates made (log scale)", row=1, col=1)
+    fig.update_xaxes(LOG_AXIS, title_text="updates made (log scale)", row=1, col=1)
     fig.update_xaxes(title_text="epochs (passes through the data)", row=1, col=2)
     if log:
-        fig.update_yaxes(type="log", dtick=1)  # one tick a decade: the minor 2s and 5s crowd the axis
+        fig.update_yaxes(LOG_AXIS)
     base_layout(fig, style, height=460)
     return fig.update_layout(legend=dict(y=-0.2, yanchor="top"), margin=dict(b=40, t=40))
 

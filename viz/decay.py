@@ -14,7 +14,7 @@ from optim.metrics import steps_to_tolerance
 from optim.presets_decay import settled_loss
 from optim.schedules import SCHEDULES
 from viz.race import RunView, loss_figure
-from viz.style import Style, base_layout
+from viz.style import LOG_AXIS, Style, base_layout
 
 # Okabe–Ito: the constant rate in vermillion (the baseline the decays are compared with).
 SCHEDULE_COLORS = {
@@ -87,7 +87,7 @@ def schedule_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], style: 
                       annotation_text=f"GD stability limit 2/λ_max = {limit:.3g}",
                       annotation_position="top right")
     fig.update_xaxes(title_text="t (updates made)")
-    fig.update_yaxes(title_text="α_t", type="log" if log else "linear", exponentformat="power" if log else "none")
+    fig.update_yaxes(LOG_AXIS if log else dict(type="linear"), title_text="α_t")
     return base_layout(fig, style, title, height=360)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.race import frame_steps
-from viz.style import VIRIDIS, Style, base_layout
+from viz.style import LOG_AXIS, VIRIDIS, Style, base_layout
 
 # Activations whose values have known bounds: their histograms use those bounds.
 BOUNDED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
@@ -87,7 +87,7 @@ def scalar_figure(w, powers, style: Style, height: int = 330) -> go.Figure:
         fig.add_annotation(x=L, y=float(np.log10(row[-1])), text=f"{wi:g}<sup>{L}</sup> ≈ {sci(row[-1])}",
                            showarrow=False, xanchor="right", yanchor="bottom", font=dict(color=w_color(wi)))
     fig.update_xaxes(title_text="number of layers L", range=[0, L])
-    fig.update_yaxes(title_text="w<sup>L</sup>", type="log", range=log_range(powers, pad=0.25), exponentformat="power")
+    fig.update_yaxes(LOG_AXIS, title_text="w<sup>L</sup>", range=log_range(powers, pad=0.25))
     return base_layout(fig, style, height=height)
 
 
@@ -164,7 +164,7 @@ def layer_norms_figure(grad_norms, act_std, style: Style, title: str | None = No
     fig.add_annotation(x=0.5, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
                        text=f"first / last layer: {sci(ratio)}")
     fig.update_xaxes(title_text="layer l (L + 1 is the output layer)")
-    fig.update_yaxes(type="log", range=log_range(g, s), exponentformat="power")
+    fig.update_yaxes(LOG_AXIS, range=log_range(g, s))
     base_layout(fig, style, title, height=height)
     fig.update_layout(legend=dict(y=-0.25, yanchor="top"), margin=dict(b=60))
     return fig
@@ -317,7 +317,7 @@ def training_figure(runs: list[RunTrace], style: Style, max_frames: int = 60, fr
                                                (l_rng, "log" if loss_pos else "linear", "update t")]):
         for c in range(n):
             k = row * n + c + 1
-            layout[_axis("y", k)].update(type=kind, showticklabels=c == 0, exponentformat="power",
+            layout[_axis("y", k)].update(LOG_AXIS if kind == "log" else dict(type=kind), showticklabels=c == 0,
                                          **({"range": rng} if rng else {}),
                                          **({"title": dict(text=titles[row])} if c == 0 else {}))
             layout[_axis("x", k)].update(**({"title": dict(text=xtitle)} if xtitle else {}))

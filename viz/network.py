@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from surfaces import network as N
 from surfaces.training import Data
-from viz.style import Style, base_layout, color_of
+from viz.style import LOG_AXIS, Style, base_layout, color_of
 
 FIGURE_BUDGET = 8.5e5  # JSON bytes of an animated figure (the page's limit is 1 MB)
 MARGIN = np.linspace(-3.0, 3.0, 241, dtype=np.float32)
@@ -134,7 +134,7 @@ def curves_figure(runs: list[NetRun], style: Style, log: bool = True, height: in
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=split,
                                  line=dict(color=style.ink, dash=dash, width=style.line_width)), row=1, col=1)
     if log and all_pos:
-        fig.update_yaxes(type="log", row=1, col=1)
+        fig.update_yaxes(LOG_AXIS, row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     base_layout(fig, style, height=height)

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import Style, base_layout, color_of
+from viz.style import LOG_AXIS, Style, base_layout, color_of
 from viz.surface import add_surface_image, minima_trace
 
 
@@ -155,7 +155,7 @@ def loss_figure(runs: list[RunView], min_value: float | None, minima, style: Sty
             fig.add_trace(go.Scatter(x=steps, y=_clean(d), mode="lines", showlegend=False,
                                      line=dict(color=r.color, width=style.line_width)), row=2, col=1)
     if log and all_pos:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(LOG_AXIS)
     fig.update_xaxes(title_text="step", row=2 if has_min else 1, col=1)
     # Axis titles, not subplot titles: those sit where the legend is.
     fig.update_yaxes(title_text="f − f*" if has_min else "f", row=1, col=1)

@@ -27,6 +27,12 @@ VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#6ece58", "#b5de2b", "#fde725"]
 
 
+# Every log axis: decades as powers of ten (10⁻³, not 1m; 10⁻⁹, not 1n), the ticks between them
+# unlabelled (Plotly labels them with a bare digit: "2" where the value is 0.2).  Below one decade
+# Plotly switches to plain numbers by itself.
+LOG_AXIS = dict(type="log", exponentformat="power", minorloglabels="none")
+
+
 def color_of(name: str, index: int = 0) -> str:
     """The colour of an optimizer (or of any other named series, by its index)."""
     return OPTIMIZER_COLORS.get(name, _EXTRA[index % len(_EXTRA)])

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from optim.search import Axis, SearchComparison, Sweep
-from viz.style import Style, base_layout, color_of
+from viz.style import LOG_AXIS, Style, base_layout, color_of
 
 SYMBOLS = {"lr": "α", "beta": "β", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ", "clip": "c"}
 DIVERGED = "#9a9a9a"
@@ -28,12 +28,26 @@ def symbol(name: str) -> str:
     return SYMBOLS.get(name, name)
 
 
-def _nice(v: float, scale: str = "log") -> str:
-    """A tick label: 3 significant digits of a rate; of β, as many decimals as 1 − β needs
-    (0.9, 0.95, 0.999, 0.9999)."""
+def power_label(v: float) -> str:
+    """v > 0 as Plotly writes the ticks of a log axis: 10<sup>−4</sup>, 2×10<sup>−5</sup>, and 1,
+    2, 10, 50 plain."""
+    k = math.floor(math.log10(v) + 1e-9)
+    if k in (0, 1):
+        return f"{float(f'{v:.3g}'):g}"
+    mant = f"{float(f'{v / 10.0 ** k:.3g}'):g}"
+    power = f"10<sup>{'−' if k < 0 else ''}{abs(k)}</sup>"
+    return power if mant == "1" else f"{mant}×{power}"
+
+
+def _nice(v: float, scale: str = "log", decades: bool = False) -> str:
+    """A tick label: of β, as many decimals as 1 − β needs (0.9, 0.95, 0.999, 0.9999); of a rate,
+    a power of ten on an axis of decades (as every log axis of the app writes them) or out of
+    0.001 … 10⁴, else 3 significant digits (0.01, 0.02, 0.05)."""
     if scale == "log1m" and v < 1:
         digits = math.ceil(-math.log10(1.0 - v) - 1e-9) + 1
         return f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    if decades or not 1e-3 <= v < 1e4:
+        return power_label(v)
     return f"{float(f'{v:.3g}'):g}"
 
 
@@ -56,7 +70,7 @@ def ticks(axis: Axis, max_ticks: int = 8) -> tuple[list[float], list[str]] | Non
     cands = sorted(set(round(c, 9) for c in cands))
     if len(cands) > max_ticks:
         cands = cands[:: math.ceil(len(cands) / max_ticks)]
-    return cands, [_nice(float(axis.value(c)), axis.scale) for c in cands]
+    return cands, [_nice(float(axis.value(c)), axis.scale, mants == (1.0,)) for c in cands]
 
 
 def _span(axis: Axis, n: int) -> tuple[float, float]:
@@ -224,13 +238,11 @@ def best_so_far_figure(cmp: SearchComparison, style: Style, *, quantiles=(0.1, 0
     a finite best."""
     fig = go.Figure(_validate=False)
     trials = np.arange(1, cmp.grid_u.shape[1] + 1, dtype=np.int32)
-    shown = []
     for name, best in (("grid", cmp.grid_best), ("random", cmp.random_best)):
         b = np.maximum(best, FLOOR) if log else best
         with np.errstate(invalid="ignore"):
             lo, med, hi = (np.quantile(b, q, axis=0) for q in (quantiles[0], 0.5, quantiles[1]))
         lo, med, hi = (np.where(np.isfinite(a), a, np.nan).astype(np.float32) for a in (lo, med, hi))
-        shown += [lo, hi]
         color = SEARCH_COLORS[name]
         fig.add_trace(go.Scatter(x=np.concatenate([trials, trials[::-1]]), y=np.concatenate([hi, lo[::-1]]),
                                  fill="toself", mode="lines", line=dict(width=0), fillcolor=_rgba(color, 0.2),
@@ -240,10 +252,7 @@ def best_so_far_figure(cmp: SearchComparison, style: Style, *, quantiles=(0.1, 0
                                  marker=dict(size=style.marker_size * 0.5, color=color),
                                  hovertemplate=f"{name}: median best after %{{x}} trials = %{{y:.3g}}<extra></extra>"))
     if log:
-        v = np.concatenate(shown)
-        v = v[np.isfinite(v)]
-        decades = np.log10(v.max() / v.min()) if v.size else 0.0
-        fig.update_yaxes(type="log", exponentformat="power", dtick=1 if decades > 2 else "D2")
+        fig.update_yaxes(LOG_AXIS)
     fig.update_xaxes(title_text="trials")
     fig.update_yaxes(title_text="best f − f* so far" if log else "best f so far")
     base_layout(fig, style, title, height=480)
