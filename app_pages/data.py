@@ -12,7 +12,7 @@ from surfaces.data import MODELS, make_model
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.data import (
     BATCH_CHOICES,
@@ -106,12 +106,12 @@ def rows(seed: int, m: int, batch: int, epochs: int):
 
 
 def _new_draw():
-    st.session_state.seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    S.seed = int(np.random.default_rng().integers(0, 2**31 - 1))
 
 
 def _preset(values: dict):
     for k, v in values.items():
-        st.session_state[k] = v
+        S[k] = v
 
 
 st.title("Batch, stochastic and mini-batch gradient descent")
@@ -123,36 +123,36 @@ row = side.container(horizontal=True, wrap=True)
 for name, values in PRESETS.items():
     row.button(name, on_click=_preset, args=(values,), width="content")
 side.markdown("**Data set**")
-side.radio("model", MODELS, key="model", horizontal=True,
+side.radio("model", MODELS, key=S.key("model"), horizontal=True,
            format_func=lambda k: "linear regression (a noisy line)" if k == "linear" else
            "logistic regression (two blobs)")
-side.select_slider("number of examples m", M_OPTIONS, key="m")
-side.slider("noise (spread of the points)", 0.0, 3.0, step=0.1, key="noise")
+side.select_slider("number of examples m", M_OPTIONS, key=S.key("m"))
+side.slider("noise (spread of the points)", 0.0, 3.0, step=0.1, key=S.key("noise"))
 c1, c2 = side.columns(2)
-c1.number_input("seed", key="seed", min_value=0, max_value=2**31 - 1, step=1)
+c1.number_input("seed", key=S.key("seed"), min_value=0, max_value=2**31 - 1, step=1)
 c2.button("New draw", on_click=_new_draw, width="stretch", help="Draw a new data set (a new seed).")
 side.markdown("**Runs**")
-side.multiselect("batch sizes to compare", BATCH_CHOICES, key="sizes",
+side.multiselect("batch sizes to compare", BATCH_CHOICES, key=S.key("sizes"),
                  format_func=lambda c: {"1": "1 (SGD)", "m": "m (batch GD)"}.get(c, c))
-side.select_slider("epochs (passes through the data)", EPOCH_OPTIONS, key="epochs")
-name = side.selectbox("optimizer", tuple(OPTIMIZERS), key="opt", format_func=lambda n: OPTIMIZERS[n].label)
+side.select_slider("epochs (passes through the data)", EPOCH_OPTIONS, key=S.key("epochs"))
+name = side.selectbox("optimizer", tuple(OPTIMIZERS), key=S.key("opt"), format_func=lambda n: OPTIMIZERS[n].label)
 with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=True):
     opt, hp = optimizer_panel(name, HPS)
 with side.expander("learning-rate schedule"):
     sched_name, sched_params = schedule_panel(SCHED)
-    st.radio("the schedule's t counts", ("step", "epoch"), key="decay_per", horizontal=True,
+    st.radio("the schedule's t counts", ("step", "epoch"), key=S.key("decay_per"), horizontal=True,
              format_func=lambda d: "updates" if d == "step" else "epochs")
 
-kind, m, noise, seed = (st.session_state.model, int(st.session_state.m), float(st.session_state.noise),
-                        int(st.session_state.seed))
-epochs = int(st.session_state.epochs)
+kind, m, noise, seed = (S.model, int(S.m), float(S.noise),
+                        int(S.seed))
+epochs = int(S.epochs)
 try:
     model = make_model(kind, m, noise, seed)
 except ValueError as exc:
     st.error(f"No data set to learn from: {exc}.")
     state.publish(SETTINGS)
     st.stop()
-keys, big_note = resolve_batches(list(st.session_state.sizes), m)
+keys, big_note = resolve_batches(list(S.sizes), m)
 if big_note:
     st.warning(big_note, icon=":material/info:")
 if not keys:
@@ -166,20 +166,20 @@ st.caption(f"{m:,} examples; every update reads the gradient of the mean loss ov
            "1 example (SGD), a few (mini-batch) or all m (batch GD). Same start, same optimizer, same "
            "learning rate: only the data each update sees differs.")
 
-if st.session_state.focus not in keys:
-    st.session_state.focus = keys[1] if len(keys) > 1 and keys[0] == "1" else keys[0]
+if S.focus not in keys:
+    S.focus = keys[1] if len(keys) > 1 and keys[0] == "1" else keys[0]
 uri, l_star = picture(kind, m, noise, seed)
 runs = []
 for key in keys:
     b = batch_size_of(key, m)
     rec = trajectory(kind, m, noise, seed, b, epochs, name, opt.convention, tuple(sorted(hp.items())),
-                     sched_name, tuple(sorted(sched_params.items())), st.session_state.decay_per)
+                     sched_name, tuple(sorted(sched_params.items())), S.decay_per)
     div = rec["diverged_at"]
     note = f"diverged at update {div}: lower the learning rate" if div is not None else ""
     runs.append(BatchRun(key, b, m, rec["params"], rec["lr"], rec["loss_steps"], rec["loss"], rec["seconds"],
                          div - 1 if div is not None else len(rec["params"]) - 1, note,
-                         rows(seed, m, b, epochs) if st.session_state.focus == key else None))
-focus_key = st.radio("pseudo-code and highlighted mini-batch of", keys, key="focus", horizontal=True,
+                         rows(seed, m, b, epochs) if S.focus == key else None))
+focus_key = st.radio("pseudo-code and highlighted mini-batch of", keys, key=S.key("focus"), horizontal=True,
                      format_func=lambda k: run_label(k, m))
 focus = runs[keys.index(focus_key)]
 code = pseudo_code(focus.batch, m, epochs, update_lines(name, opt.convention, opt.label))
@@ -195,16 +195,16 @@ for r in runs:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
 
 st.subheader("Loss per update and per epoch, and the time it took")
-st.checkbox("log scale", key="logy")
-plot(loss_curves_figure(runs, l_star, sty, log=st.session_state.logy), key="data-loss")
+st.checkbox("log scale", key=S.key("logy"))
+plot(loss_curves_figure(runs, l_star, sty, log=S.logy), key="data-loss")
 c1, c2 = st.columns([1, 3])
-c1.number_input("target: L − L* below this fraction of the start's gap", key="target", min_value=1e-9,
+c1.number_input("target: L − L* below this fraction of the start's gap", key=S.key("target"), min_value=1e-9,
                 max_value=1.0, format="%g")
 c2.caption("Wall-clock time of each run's updates in one jitted `lax.scan` on this server's CPU, compilation "
            "excluded, measured once when the run was first computed (a cached run is not re-timed). The loss "
            "is that of the whole data set, evaluated at up to ~1,500 updates per run; *to target* is the first "
            "of those updates whose L − L* is below the target.")
-st.dataframe(summary_table(runs, l_star, float(st.session_state.target)), hide_index=True, width="stretch")
+st.dataframe(summary_table(runs, l_star, float(S.target)), hide_index=True, width="stretch")
 st.markdown(f"**{opt.label}**, as every update applies it to the mini-batch's gradient dW:")
 for eq in opt.equations:
     st.latex(eq)

@@ -11,7 +11,7 @@ from ui import state
 from ui.cache import surface_picture, trajectory
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import hparam_setting, hparam_widget, optimizer_panel, optimizer_settings
 from viz.decay import decay_loss_figure, decay_table, schedule_figure, schedule_runs, smoothed
 from viz.race import race_figure
@@ -49,12 +49,12 @@ SMOOTH = 20
 
 def _apply_preset():
     """Selecting a lesson sets every setting it names (the URL follows at the end of the run)."""
-    if st.session_state.preset != FREE:
-        st.session_state.update(LESSONS[st.session_state.preset].page_values())
+    if S.preset != FREE:
+        S.update(LESSONS[S.preset].page_values())
 
 
 def _start_of_surface():
-    st.session_state.x0, st.session_state.y0 = map(float, SURFACES[st.session_state.surface].start)
+    S.x0, S.y0 = map(float, SURFACES[S.surface].start)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -71,27 +71,21 @@ def _stability_limit(name: str) -> float | None:
 st.title("Learning-rate decay")
 st.caption("A constant learning rate may never settle, or may diverge: reduce it as training goes on. "
            "Pick schedules, set their parameters, and watch the same run under each one.")
-first_visit = "_decay_lesson_applied" not in st.session_state
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-if first_visit:  # a lesson in the URL (or the default one) fills what the URL does not say
-    st.session_state["_decay_lesson_applied"] = True
-    if st.session_state.preset != FREE:
-        for key, value in LESSONS[st.session_state.preset].page_values().items():
-            if key not in st.query_params:
-                st.session_state[key] = value
-state.load(GLOBAL_SETTINGS + [PRESET, SURFACE], PAGE)
-surface = SURFACES[st.session_state.surface]
+FILL = LESSONS[S.preset].page_values() if S.preset != FREE else {}  # what a lesson's link leaves unsaid
+state.load(GLOBAL_SETTINGS + [PRESET, SURFACE], PAGE, FILL)
+surface = SURFACES[S.surface]
 START = [Setting("x0", float(surface.start[0]), "float", -1e6, 1e6),
          Setting("y0", float(surface.start[1]), "float", -1e6, 1e6)]
 SETTINGS = GLOBAL_SETTINGS + [PRESET, SURFACE] + START + RUN + HPS + SCHED
-state.load(SETTINGS, PAGE)
+state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("lesson", PRESET.choices, key="preset", on_change=_apply_preset,
+side.selectbox("lesson", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
                format_func=lambda k: "— free exploration —" if k == FREE else LESSONS[k].title,
                help="Each lesson sets the whole page; change anything afterwards and see if its claim still holds.")
-chosen = side.multiselect("schedules", tuple(SCHEDULES), key="scheds", format_func=lambda n: SCHEDULES[n].label)
+chosen = side.multiselect("schedules", tuple(SCHEDULES), key=S.key("scheds"), format_func=lambda n: SCHEDULES[n].label)
 params = {}
 for name in chosen:
     sched = SCHEDULES[name]
@@ -99,41 +93,41 @@ for name in chosen:
     if sched.params:
         with side.expander(f"{sched.label}: parameters"):
             params[name] = {h.name: hparam_widget(BY_KEY[f"d.{name}.{h.name}"], h) for h in sched.params}
-opt_name = side.selectbox("optimizer", tuple(OPTIMIZERS), key="opt", format_func=lambda n: OPTIMIZERS[n].label)
+opt_name = side.selectbox("optimizer", tuple(OPTIMIZERS), key=S.key("opt"), format_func=lambda n: OPTIMIZERS[n].label)
 with side.expander(f"{OPTIMIZERS[opt_name].label}: α₀ and hyperparameters", expanded=True):
     st.caption("α is α₀, the rate of the first update: every schedule scales it.")
     opt, hp = optimizer_panel(opt_name, HPS)
-side.selectbox("surface", tuple(SURFACES), key="surface", on_change=_start_of_surface,
+side.selectbox("surface", tuple(SURFACES), key=S.key("surface"), on_change=_start_of_surface,
                format_func=lambda n: SURFACES[n].label)
 c1, c2 = side.columns(2)
-c1.number_input("start x", key="x0", format="%.3g", step=0.1)
-c2.number_input("start y", key="y0", format="%.3g", step=0.1)
-side.slider("steps", 1, 2000, key="steps", step=1)
-side.number_input("gradient noise σ (simulated SGD: the gradient plus σ·N(0, 1))", key="noise",
+c1.number_input("start x", key=S.key("x0"), format="%.3g", step=0.1)
+c2.number_input("start y", key=S.key("y0"), format="%.3g", step=0.1)
+side.slider("steps", 1, 2000, key=S.key("steps"), step=1)
+side.number_input("gradient noise σ (simulated SGD: the gradient plus σ·N(0, 1))", key=S.key("noise"),
                   min_value=0.0, max_value=100.0, step=0.5, format="%g")
-side.number_input("noise seed", key="seed", min_value=0, step=1, disabled=st.session_state.noise == 0)
+side.number_input("noise seed", key=S.key("seed"), min_value=0, step=1, disabled=S.noise == 0)
 
-lesson = LESSONS.get(st.session_state.preset)
+lesson = LESSONS.get(S.preset)
 lesson_box = st.container(border=True) if lesson else None
 if not chosen:
     st.info("Choose at least one schedule in the sidebar.")
     state.publish(SETTINGS)
     st.stop()
 
-steps, lr0, sty = int(st.session_state.steps), float(hp["lr"]), style()
+steps, lr0, sty = int(S.steps), float(hp["lr"]), style()
 st.subheader("The schedules")
 for row in range(0, len(chosen), 3):
     for col, name in zip(st.columns(3), chosen[row: row + 3]):
         col.markdown(f"**{SCHEDULES[name].label}**")
         col.latex(SCHEDULES[name].latex)
-st.toggle("log axis for α_t", key="loglr")
+st.toggle("log axis for α_t", key=S.key("loglr"))
 curves = {name: _curve(name, lr0, tuple(sorted(params[name].items())), steps) for name in chosen}
 limit = _stability_limit(surface.name) if opt_name == "gd" else None
-plot(schedule_figure(curves, sty, log=st.session_state.loglr, limit=limit), key="alpha")
+plot(schedule_figure(curves, sty, log=S.loglr, limit=limit), key="alpha")
 
 st.subheader("Effect on a run")
-x0 = (float(st.session_state.x0), float(st.session_state.y0))
-noise, seed = float(st.session_state.noise), int(st.session_state.seed)
+x0 = (float(S.x0), float(S.y0))
+noise, seed = float(S.noise), int(S.seed)
 st.caption(f"{opt.label} from ({x0[0]:.3g}, {x0[1]:.3g}) on the {surface.label.lower()}, α₀ = {lr0:g}, "
            f"{steps} steps, " + (f"gradient noise σ = {noise:g} (seed {seed})." if noise else "exact gradients."))
 records = {name: trajectory(surface.name, "", (), opt_name, opt.convention, tuple(sorted(hp.items())), x0, steps,
@@ -153,15 +147,15 @@ runs = schedule_runs(records)
 uri, _, _ = surface_picture(surface.name)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
 plot(race, key="race")
-st.dataframe(decay_table(records, f_star, float(st.session_state.tol)), hide_index=True, width="stretch",
+st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.3g") for c in NUMBER_COLUMNS})
 c1, c2, c3 = st.columns([1, 1, 2])
-c1.number_input("tolerance on f − f*", key="tol", format="%g", min_value=1e-12, max_value=1e6)
-c2.toggle("log scale", key="logy")
-c3.toggle(f"smooth f: mean of the last {SMOOTH} steps", key="smooth",
+c1.number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12, max_value=1e6)
+c2.toggle("log scale", key=S.key("logy"))
+c3.toggle(f"smooth f: mean of the last {SMOOTH} steps", key=S.key("smooth"),
           help="A noisy loss is hard to read: its running mean shows the level it hovers at.")
-shown = smoothed(runs, SMOOTH) if st.session_state.smooth else runs
-plot(decay_loss_figure(shown, surface.min_value, surface.minima, sty, log=st.session_state.logy), key="loss")
+shown = smoothed(runs, SMOOTH) if S.smooth else runs
+plot(decay_loss_figure(shown, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
 
 with st.expander("Share and export"):
     st.markdown("The address bar holds every setting of this page: copy it to share these exact runs.")

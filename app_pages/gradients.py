@@ -14,7 +14,7 @@ from surfaces import network as N
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings
 from viz import gradients as V
 
@@ -69,8 +69,8 @@ SETTINGS = GLOBAL_SETTINGS + [PRESET] + RUN + HPS
 
 
 def _apply_preset():
-    if st.session_state.preset != FREE:
-        st.session_state.update(preset_values(N.PRESETS[st.session_state.preset]))
+    if S.preset != FREE:
+        S.update(preset_values(N.PRESETS[S.preset]))
 
 
 def config(v: dict, lr: float) -> N.Preset:
@@ -118,42 +118,36 @@ st.title("Vanishing & exploding gradients")
 st.caption("In a deep network the signal and its gradient are products over layers: weights a little below 1 "
            "make them vanish (training slows down), a little above 1 make them explode (training diverges). "
            "Remedies: He / Xavier initialization, batch normalization, gradient clipping.")
-first_visit = "_gradients_preset_applied" not in st.session_state
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-if first_visit:  # a preset in the URL (or the default one) fills what the URL does not say
-    st.session_state["_gradients_preset_applied"] = True
-    if st.session_state.preset != FREE:
-        for key, value in preset_values(N.PRESETS[st.session_state.preset]).items():
-            if key not in st.query_params:
-                st.session_state[key] = value
-state.load(SETTINGS, PAGE)
+fill = preset_values(N.PRESETS[S.preset]) if S.preset != FREE else {}  # what a preset's link leaves unsaid
+state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("preset", PRESET.choices, key="preset", on_change=_apply_preset,
+side.selectbox("preset", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
                format_func=lambda k: "— free exploration —" if k == FREE else N.PRESETS[k].label,
                help="Each preset sets the whole page; change anything afterwards and see if its claim still holds.")
 side.markdown("**Network**")
-side.slider("depth L (hidden layers)", 1, N.MAX_DEPTH, key="depth")
-side.select_slider("width (units per hidden layer)", WIDTHS, key="width")
-side.selectbox("activation g", tuple(N.ACTIVATIONS), key="act", format_func=lambda a: N.ACTIVATIONS[a].label)
-side.selectbox("initialization", tuple(N.INITS), key="init", format_func=lambda i: N.INITS[i].label)
-if st.session_state.init == "naive":
-    side.select_slider("σ of the naive initialization", SIGMAS, key="sigma", format_func=lambda v: f"{v:g}")
-side.toggle("batch normalization (hidden layers)", key="bn")
+side.slider("depth L (hidden layers)", 1, N.MAX_DEPTH, key=S.key("depth"))
+side.select_slider("width (units per hidden layer)", WIDTHS, key=S.key("width"))
+side.selectbox("activation g", tuple(N.ACTIVATIONS), key=S.key("act"), format_func=lambda a: N.ACTIVATIONS[a].label)
+side.selectbox("initialization", tuple(N.INITS), key=S.key("init"), format_func=lambda i: N.INITS[i].label)
+if S.init == "naive":
+    side.select_slider("σ of the naive initialization", SIGMAS, key=S.key("sigma"), format_func=lambda v: f"{v:g}")
+side.toggle("batch normalization (hidden layers)", key=S.key("bn"))
 side.markdown("**Training**")
-opt_name = side.selectbox("optimizer", tuple(OPTIMIZERS), key="opt", format_func=lambda n: OPTIMIZERS[n].label)
+opt_name = side.selectbox("optimizer", tuple(OPTIMIZERS), key=S.key("opt"), format_func=lambda n: OPTIMIZERS[n].label)
 with side.expander(f"{OPTIMIZERS[opt_name].label} hyperparameters"):
     opt, hp = optimizer_panel(opt_name, HPS)
-side.radio("gradient clipping", CLIPS, key="clip", horizontal=True,
+side.radio("gradient clipping", CLIPS, key=S.key("clip"), horizontal=True,
            format_func={"none": "none", "value": "by value |g| ≤ c", "norm": "by norm ‖g‖ ≤ c"}.get)
-side.select_slider("clipping threshold c", CLIP_CS, key="clip_c", format_func=lambda v: f"{v:g}")
-side.slider("epochs", 1, EPOCH_BUCKETS[-1], key="epochs")
-side.select_slider("mini-batch size", BATCHES, key="batch",
+side.select_slider("clipping threshold c", CLIP_CS, key=S.key("clip_c"), format_func=lambda v: f"{v:g}")
+side.slider("epochs", 1, EPOCH_BUCKETS[-1], key=S.key("epochs"))
+side.select_slider("mini-batch size", BATCHES, key=S.key("batch"),
                    format_func=lambda b: f"{b} (all: batch GD)" if b == BATCHES[-1] else str(b))
-side.selectbox("data set", tuple(N.DATASETS), key="data", format_func=lambda d: N.DATASETS[d].label)
-side.select_slider("examples m (¾ train, ¼ test)", EXAMPLES, key="m")
-side.number_input("seed (data, initialization, shuffling)", key="seed", min_value=0, step=1)
+side.selectbox("data set", tuple(N.DATASETS), key=S.key("data"), format_func=lambda d: N.DATASETS[d].label)
+side.select_slider("examples m (¾ train, ¼ test)", EXAMPLES, key=S.key("m"))
+side.number_input("seed (data, initialization, shuffling)", key=S.key("seed"), min_value=0, step=1)
 
 v = state.values(SETTINGS)
 cfg = config(v, hp["lr"])
@@ -186,7 +180,7 @@ with c2:
 sat = res["saturated"]
 st.caption(f"Saturated or dead units (g'(z) < 5 % of its peak): {sat[0]:.0%} in layer 1, {sat[-1]:.0%} in layer "
            f"{len(sat)}. Batch norm, when on, normalizes z before g.")
-if st.toggle("Compare every activation × initialization (first layer's gradient over the last's)", key="grid"):
+if st.toggle("Compare every activation × initialization (first layer's gradient over the last's)", key=S.key("grid")):
     with st.spinner("Measuring 25 networks at initialization…", show_time=True):
         first, last = grid(replace(net, activation="", init="", ratio_range=(0.0, math.inf),
                                    norm_range=(0.0, math.inf)))
@@ -197,7 +191,7 @@ if st.toggle("Compare every activation × initialization (first layer's gradient
                "red: it grows toward the input. A ratio near 1 can still hide a uniform explosion: read ‖g₁‖.")
 
 st.subheader("3 · During training")
-st.toggle("Side by side: without and with batch norm and clipping", key="cmp")
+st.toggle("Side by side: without and with batch norm and clipping", key=S.key("cmp"))
 kind, c = cfg.clip
 clip_on = (kind if kind != "none" else "norm", c)
 clip_text = f"clipping {'|g|' if clip_on[0] == 'value' else '‖g‖'} ≤ {c:g}"

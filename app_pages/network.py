@@ -9,7 +9,7 @@ from surfaces.training import as_record, default_init, make_data, timed_fit
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
     OVERFITTING,
@@ -73,14 +73,14 @@ def _preset_values(key: str) -> dict:
 
 
 def _apply_preset():
-    st.session_state.update(_preset_values(st.session_state.preset))
+    S.update(_preset_values(S.preset))
 
 
 def _dataset_changed():
-    info = N.DATASETS[st.session_state.data]
-    st.session_state.noise = info.noise
-    if st.session_state.classes not in info.classes:
-        st.session_state.classes = info.classes[0]
+    info = N.DATASETS[S.data]
+    S.noise = info.noise
+    if S.classes not in info.classes:
+        S.classes = info.classes[0]
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -102,63 +102,62 @@ def train_run(data_key: tuple, sizes: tuple, act: str, loss: str, lam: float, op
 st.title("Training a small network")
 st.caption("The same multilayer perceptron, from the same initialization and the same mini-batches, trained by "
            "several optimizers at once on a 2-D classification task; the test set is never trained on.")
-if "_network_preset_applied" not in st.session_state:  # a preset in a link fills what the link does not say
-    st.session_state["_network_preset_applied"] = True
-    state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-    for key, value in _preset_values(st.session_state.preset).items():
-        if key not in st.query_params and st.session_state.preset != "defaults":
-            st.session_state[key] = value
-state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE)
-SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(st.session_state.data)] + CONFIG + HPS + SCHED
-state.load(SETTINGS, PAGE)
+state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
+fill = _preset_values(S.preset)  # what a preset's link leaves unsaid
+state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
+if "noise" not in PRESETS[S.preset][1]:  # the noise of the data set the link names
+    fill["noise"] = N.DATASETS[S.data].noise
+SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(S.data)] + CONFIG + HPS + SCHED
+state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("preset", PRESET.choices, key="preset", on_change=_apply_preset,
+side.selectbox("preset", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
                format_func=lambda k: PRESETS[k][0], help="Each preset sets the whole page.")
 with side.expander("Data", expanded=True):
-    info = N.DATASETS[st.selectbox("data set", DATASET.choices, key="data", on_change=_dataset_changed,
+    info = N.DATASETS[st.selectbox("data set", DATASET.choices, key=S.key("data"), on_change=_dataset_changed,
                                    format_func=lambda n: N.DATASETS[n].label)]
     st.caption(info.description)
     if len(info.classes) > 1:
-        st.slider("classes K", 2, N.MAX_CLASSES, key="classes")
-    st.select_slider("examples m (train + test)", M_OPTIONS, key="m")
-    st.slider("noise σ", 0.0, 1.0, step=0.01, key="noise")
-    st.select_slider("test fraction", TEST_OPTIONS, key="test")
-    st.number_input("seed (data, split, initialization, mini-batches)", 0, 2**31 - 1, key="seed")
+        st.slider("classes K", 2, N.MAX_CLASSES, key=S.key("classes"))
+    st.select_slider("examples m (train + test)", M_OPTIONS, key=S.key("m"))
+    st.slider("noise σ", 0.0, 1.0, step=0.01, key=S.key("noise"))
+    st.select_slider("test fraction", TEST_OPTIONS, key=S.key("test"))
+    st.number_input("seed (data, split, initialization, mini-batches)", 0, 2**31 - 1, key=S.key("seed"))
 with side.expander("Network and loss", expanded=True):
-    st.slider("hidden layers", 1, 6, key="depth")
-    st.select_slider("units per hidden layer", WIDTHS, key="width")
-    st.selectbox("activation", tuple(N.ACTIVATIONS), key="act", format_func=lambda a: N.ACTIVATIONS[a].label)
-    st.selectbox("loss", tuple(N.LOSSES), key="loss", format_func=lambda n: N.LOSSES[n].label)
-    st.select_slider("L2 regularization λ", LAMBDAS, key="lam", format_func=lambda v: f"{v:g}")
-chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key="opts", format_func=lambda n: OPTIMIZERS[n].label)
+    st.slider("hidden layers", 1, 6, key=S.key("depth"))
+    st.select_slider("units per hidden layer", WIDTHS, key=S.key("width"))
+    st.selectbox("activation", tuple(N.ACTIVATIONS), key=S.key("act"), format_func=lambda a: N.ACTIVATIONS[a].label)
+    st.selectbox("loss", tuple(N.LOSSES), key=S.key("loss"), format_func=lambda n: N.LOSSES[n].label)
+    st.select_slider("L2 regularization λ", LAMBDAS, key=S.key("lam"), format_func=lambda v: f"{v:g}")
+chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
 configs = {}
 for name in chosen:
     with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=len(chosen) == 1):
         configs[name] = optimizer_panel(name, HPS)
-side.select_slider("mini-batch size", BATCHES, key="batch", format_func=lambda b: "m (batch GD)" if b == "m" else b)
-side.select_slider("epochs", EPOCHS, key="epochs")
+side.select_slider("mini-batch size", BATCHES, key=S.key("batch"),
+                   format_func=lambda b: "m (batch GD)" if b == "m" else b)
+side.select_slider("epochs", EPOCHS, key=S.key("epochs"))
 with side.expander("learning-rate schedule"):
     sched_name, sched_params = schedule_panel(SCHED)
     st.caption("t counts the updates (mini-batches), from 0.")
-side.toggle("Overfitting panel: the first optimizer with λ = 0 and with this λ", key="compare")
+side.toggle("Overfitting panel: the first optimizer with λ = 0 and with this λ", key=S.key("compare"))
 
-k = int(st.session_state.classes) if len(info.classes) > 1 else 2
-loss, lam = st.session_state.loss, float(st.session_state.lam)
+k = int(S.classes) if len(info.classes) > 1 else 2
+loss, lam = S.loss, float(S.lam)
 if k > 2 and loss != "softmax_cross_entropy":
     st.info(f"{N.LOSSES[loss].label} is a two-class loss and this set has K = {k} classes: the network is "
             "trained with the K-class cross entropy (softmax).", icon=":material/info:")
     loss = "softmax_cross_entropy"
-spec, act = N.LOSSES[loss], st.session_state.act
-data_key = (info.name, int(st.session_state.m), float(st.session_state.noise), int(st.session_state.seed), k,
-            float(st.session_state.test))
+spec, act = N.LOSSES[loss], S.act
+data_key = (info.name, int(S.m), float(S.noise), int(S.seed), k,
+            float(S.test))
 data = dataset(*data_key)
-sizes = N.mlp_sizes(int(st.session_state.depth), int(st.session_state.width), 2, spec.n_outputs(k))
+sizes = N.mlp_sizes(int(S.depth), int(S.width), 2, spec.n_outputs(k))
 n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 m_train = len(data.y_train)
-batch = m_train if st.session_state.batch == "m" else int(st.session_state.batch)
-epochs = int(st.session_state.epochs)
+batch = m_train if S.batch == "m" else int(S.batch)
+epochs = int(S.epochs)
 st.markdown(f"**{info.label}**, K = {k} classes, {m_train} training and {len(data.y_test)} test examples · "
             f"network {' → '.join(map(str, sizes))} ({N.ACTIVATIONS[act].label}, "
             f"{N.INITS[default_init(act)].label} initialization, {n_params:,} parameters) · "
@@ -184,7 +183,7 @@ if not chosen:
 
 sched_key = (sched_name, tuple(sorted(sched_params.items())))
 jobs = [(name, OPTIMIZERS[name].label, lam, None) for name in chosen]
-compare = bool(st.session_state.compare) and lam > 0
+compare = bool(S.compare) and lam > 0
 if compare:
     first = OPTIMIZERS[chosen[0]].label
     jobs += [(chosen[0], f"{first}, λ = 0", 0.0, LAMBDA0_COLOR), (chosen[0], f"{first}, λ = {lam:g}", lam, None)]
@@ -195,15 +194,15 @@ for i, (name, label, run_lam, color) in enumerate(jobs):
                  "or optimizer compiles for a few seconds…")
     opt, hp = configs[name]
     rec = train_run(data_key, sizes, act, loss, run_lam, name, opt.convention, tuple(sorted(hp.items())), batch,
-                    epochs, *sched_key, int(st.session_state.seed))
+                    epochs, *sched_key, int(S.seed))
     runs.append(NetRun(name, label, rec, chosen.index(name), run_lam, color))
 bar.empty()
 main, lesson = runs[: len(chosen)], runs[len(chosen):]
 
 sty = style()
 st.subheader("Learning curves")
-st.toggle("log scale for the loss", key="logy")
-plot(curves_figure(main, sty, log=st.session_state.logy), key="curves")
+st.toggle("log scale for the loss", key=S.key("logy"))
+plot(curves_figure(main, sty, log=S.logy), key="curves")
 for r in main:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
@@ -220,7 +219,7 @@ st.caption("The class each network predicts at every point of the plane (light c
 boundaries = boundary_figure(main, data, sty)
 plot(boundaries, key="boundaries")
 
-if st.session_state.compare:
+if S.compare:
     st.subheader("Overfitting: L2 regularization")
     if not compare:
         st.info("Set λ > 0 in the sidebar to compare it with λ = 0.")
@@ -234,7 +233,7 @@ if st.session_state.compare:
             box.success(f"✓ The claim holds in these runs: {verdict.detail}.")
         else:
             box.warning(f"✗ The claim does not hold with these settings: {verdict.detail}.")
-        plot(curves_figure(lesson, sty, log=st.session_state.logy), key="lesson-curves")
+        plot(curves_figure(lesson, sty, log=S.logy), key="lesson-curves")
         plot(boundary_figure(lesson, data, sty), key="lesson-boundaries")
 
 with st.expander("Share and export"):

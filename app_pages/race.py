@@ -11,7 +11,7 @@ from ui import state
 from ui.cache import CUSTOM, surface_of, surface_picture, trajectory
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.race import RunView, loss_figure, race_figure, step_figure
 from viz.surface import surface_3d_figure
@@ -44,13 +44,13 @@ side = st.sidebar
 
 
 def _domain():
-    return ((st.session_state.xmin, st.session_state.xmax), (st.session_state.ymin, st.session_state.ymax))
+    return ((S.xmin, S.xmax), (S.ymin, S.ymax))
 
 
 def _surface_or_error():
     """The chosen surface, or (None, reason) when the typed formula is refused."""
-    name = st.session_state.surface
-    formula, domain = (st.session_state.formula, _domain()) if name == CUSTOM else ("", ())
+    name = S.surface
+    formula, domain = (S.formula, _domain()) if name == CUSTOM else ("", ())
     try:
         return surface_of(name, formula, domain), None
     except FormulaError as exc:
@@ -60,7 +60,7 @@ def _surface_or_error():
 def _start_of_surface():
     s, _ = _surface_or_error()
     if s is not None:
-        st.session_state.x0, st.session_state.y0 = map(float, s.start)
+        S.x0, S.y0 = map(float, s.start)
 
 
 def _random_start():
@@ -68,66 +68,65 @@ def _random_start():
     if s is not None:
         (a, b), (c, d) = s.domain
         rng = np.random.default_rng()
-        st.session_state.x0, st.session_state.y0 = float(rng.uniform(a, b)), float(rng.uniform(c, d))
+        S.x0, S.y0 = float(rng.uniform(a, b)), float(rng.uniform(c, d))
 
 
-side.selectbox("surface", NAMES, key="surface", on_change=_start_of_surface,
+side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_start_of_surface,
                format_func=lambda n: "your own formula…" if n == CUSTOM else SURFACES[n].label)
-if st.session_state.surface == CUSTOM:
-    side.text_input("f(x, y) =", key="formula", on_change=_start_of_surface,
+if S.surface == CUSTOM:
+    side.text_input("f(x, y) =", key=S.key("formula"), on_change=_start_of_surface,
                     help="Numbers, x, y, pi, e, + − * / **, sin cos tan exp log sqrt abs tanh sigmoid min max")
     c1, c2, c3, c4 = side.columns(4)
     for col, key in zip((c1, c2, c3, c4), ("xmin", "xmax", "ymin", "ymax")):
-        col.number_input(key, key=key, step=0.5, format="%g")
+        col.number_input(key, key=S.key(key), step=0.5, format="%g")
 surface, error = _surface_or_error()
-if error:
-    side.error(f"Formula refused — {error}")
-    st.error(f"The formula was refused: {error}. Fix it in the sidebar; the other surfaces still work.")
-    state.show_warnings()
-    state.publish(GLOBAL_SETTINGS + [SURFACE] + FORMULA)
-    st.stop()
-
-START = [Setting("x0", float(surface.start[0]), "float", -1e6, 1e6),
-         Setting("y0", float(surface.start[1]), "float", -1e6, 1e6)]
+start = surface.start if surface is not None else (S.get("x0", 0.0), S.get("y0", 0.0))
+START = [Setting("x0", float(start[0]), "float", -1e6, 1e6), Setting("y0", float(start[1]), "float", -1e6, 1e6)]
 SETTINGS = GLOBAL_SETTINGS + [SURFACE] + FORMULA + START + RUN + HPS + SCHED
 state.load(SETTINGS, PAGE)
 state.show_warnings()
+if error:  # every other setting stays as it was, in the session and in the link
+    side.error(f"Formula refused — {error}")
+    st.error(f"The formula was refused: {error}. Fix it in the sidebar; the other surfaces still work.")
+    state.publish(SETTINGS)
+    st.stop()
+
 st.caption(surface.lesson)
 st.latex(surface.latex)
 
 c1, c2 = side.columns(2)
-c1.number_input("start x", key="x0", format="%.3g", step=0.1)
-c2.number_input("start y", key="y0", format="%.3g", step=0.1)
+c1.number_input("start x", key=S.key("x0"), format="%.3g", step=0.1)
+c2.number_input("start y", key=S.key("y0"), format="%.3g", step=0.1)
 b1, b2 = side.columns(2)
 b1.button("Random start", on_click=_random_start, width="stretch")
 b2.button("Surface's start", on_click=_start_of_surface, width="stretch")
-chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key="opts", format_func=lambda n: OPTIMIZERS[n].label)
+chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
 configs = {}
 for name in chosen:
     with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=len(chosen) == 1):
         configs[name] = optimizer_panel(name, HPS)
 with side.expander("learning-rate schedule"):
     sched_name, sched_params = schedule_panel(SCHED)
-side.slider("steps", 1, 2000, key="steps", step=1)
+side.slider("steps", 1, 2000, key=S.key("steps"), step=1)
 side.number_input("gradient noise σ (simulated SGD: the gradient plus σ·N(0, 1); the data page samples "
-                  "real examples)", key="noise", min_value=0.0, max_value=100.0, step=0.1, format="%g")
-if st.session_state.noise > 0:
-    side.number_input("noise seed", key="seed", min_value=0, step=1)
+                  "real examples)", key=S.key("noise"), min_value=0.0, max_value=100.0, step=0.1, format="%g")
+if S.noise > 0:
+    side.number_input("noise seed", key=S.key("seed"), min_value=0, step=1)
 
 if not chosen:
     st.info("Choose at least one optimizer in the sidebar.")
     state.publish(SETTINGS)
     st.stop()
 
-x0 = (float(st.session_state.x0), float(st.session_state.y0))
-key = (st.session_state.surface, st.session_state.formula if surface.name == CUSTOM else "",
+x0 = (float(S.x0), float(S.y0))
+key = (S.surface, S.formula if surface.name == CUSTOM else "",
        _domain() if surface.name == CUSTOM else ())
 runs, records, outcomes = [], {}, []
-gap = (surface.min_value or 0.0) + st.session_state.tol if surface.minima else None
+gap = (surface.min_value or 0.0) + S.tol if surface.minima else None
 for i, (name, (opt, hp)) in enumerate(configs.items()):
-    rec = trajectory(*key, name, opt.convention, tuple(sorted(hp.items())), x0, int(st.session_state.steps),
-                     sched_name, tuple(sorted(sched_params.items())), float(st.session_state.noise),
-                     int(st.session_state.seed))
+    rec = trajectory(*key, name, opt.convention, tuple(sorted(hp.items())), x0, int(S.steps),
+                     sched_name, tuple(sorted(sched_params.items())), float(S.noise),
+                     int(S.seed))
     records[name] = rec
     out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, gap)
     outcomes.append(out)
@@ -146,34 +145,34 @@ for r in runs:
 
 left, right = st.columns([3, 2])
 with left:
-    st.checkbox("log scale", key="logy")
-    plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=st.session_state.logy), key="loss")
+    st.checkbox("log scale", key=S.key("logy"))
+    plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
 with right:
-    st.number_input("tolerance on f − f*", key="tol", format="%g", min_value=1e-12, max_value=1e6,
+    st.number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12, max_value=1e6,
                     disabled=not surface.minima)
     st.dataframe(results_table([r.label for r in runs], outcomes), hide_index=True, width="stretch")
 
-if st.toggle("3-D view", key="view3d"):
+if st.toggle("3-D view", key=S.key("view3d")):
     plot(surface_3d_figure(grid3d, log_levels, {r.name: r.path[: r.end + 1] for r in runs},
                            {r.name: r.loss[: r.end + 1] for r in runs}, {r.name: r.label for r in runs}, sty),
          key="surface3d")
 
 
 def _walk(delta):
-    last = int(st.session_state.steps) - 1
-    st.session_state.walk_k = 0 if delta is None else int(np.clip(st.session_state.walk_k + delta, 0, last))
+    last = int(S.steps) - 1
+    S.walk_k = 0 if delta is None else int(np.clip(S.walk_k + delta, 0, last))
 
 
-if st.toggle("Step through one optimizer", key="walk"):
-    if st.session_state.walk_opt not in chosen:
-        st.session_state.walk_opt = chosen[0]
+if st.toggle("Step through one optimizer", key=S.key("walk")):
+    if S.walk_opt not in chosen:
+        S.walk_opt = chosen[0]
     c0, c1, c2, c3 = st.columns([3, 1, 1, 1])
-    who = c0.selectbox("optimizer", chosen, key="walk_opt", format_func=lambda n: OPTIMIZERS[n].label)
+    who = c0.selectbox("optimizer", chosen, key=S.key("walk_opt"), format_func=lambda n: OPTIMIZERS[n].label)
     c1.button("◀ Back", on_click=_walk, args=(-1,), width="stretch")
     c2.button("Step ▶", on_click=_walk, args=(1,), width="stretch")
     c3.button("Reset", on_click=_walk, args=(None,), width="stretch")
     rec, (opt, hp) = records[who], configs[who]
-    k = min(int(st.session_state.walk_k), len(rec["params"]) - 2)
+    k = min(int(S.walk_k), len(rec["params"]) - 2)
     eq, pic = st.columns([3, 2])
     with eq:
         st.markdown(f"**Update {k} → {k + 1}** (t = {k + 1}), learning rate α = {rec['lr'][k]:.4g}")

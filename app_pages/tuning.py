@@ -12,7 +12,7 @@ from surfaces.data import MODELS, make_model
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import csv_text, standalone_html
-from ui.state import Setting
+from ui.state import S, Setting
 from ui.widgets import hparam_setting, hparam_widget, optimizer_settings
 from viz.tuning import best_so_far_figure, sweep_figure, sweep_table, symbol, trials_figure
 
@@ -44,8 +44,8 @@ def _hp(opt, name):
 def _fit_hps(keep="x"):
     """Keep the swept pair among the optimizer's hyperparameters, two distinct ones (the axis
     ``keep`` wins a tie)."""
-    names = [h.name for h in OPTIMIZERS[st.session_state.opt].hparams]
-    ss, (first, second) = st.session_state, ("hx", "hy") if keep == "x" else ("hy", "hx")
+    names = [h.name for h in OPTIMIZERS[S.opt].hparams]
+    ss, (first, second) = S, ("hx", "hy") if keep == "x" else ("hy", "hx")
     if ss[first] not in names:
         ss[first] = names[0]
     if ss[second] not in names or ss[second] == ss[first]:
@@ -53,25 +53,25 @@ def _fit_hps(keep="x"):
 
 
 def _reset_range(which):
-    hp = _hp(st.session_state.opt, st.session_state[f"h{which}"])
-    st.session_state[f"{which}lo"], st.session_state[f"{which}hi"] = hp.low, hp.high
+    hp = _hp(S.opt, S[f"h{which}"])
+    S[f"{which}lo"], S[f"{which}hi"] = hp.low, hp.high
 
 
 def _on_hp(which="x"):
     """A new hyperparameter (or optimizer): the registry range of each axis whose hyperparameter changed."""
-    before, st.session_state.pick = (st.session_state.hx, st.session_state.hy), ""  # a pick names other hps
+    before, S.pick = (S.hx, S.hy), ""  # a pick names other hps
     _fit_hps(keep=which)
     for w, b in zip("xy", before):
-        if st.session_state[f"h{w}"] != b or w == which:
+        if S[f"h{w}"] != b or w == which:
             _reset_range(w)
 
 
 def _reset_start():
-    st.session_state.x0, st.session_state.y0 = map(float, _surface(st.session_state.surface).start)
+    S.x0, S.y0 = map(float, _surface(S.surface).start)
 
 
 def _classic():
-    c, ss = search.CLASSIC, st.session_state
+    c, ss = search.CLASSIC, S
     ss.surface, ss.opt, ss.steps, ss.pick = c["surface"], c["optimizer"], c["steps"], ""
     ss.hx, ss.xlo, ss.xhi, ss.hy, ss.ylo, ss.yhi = (getattr(c[w], k) for w in "xy" for k in ("name", "low", "high"))
     _reset_start()
@@ -80,8 +80,8 @@ def _classic():
 def _on_pick():
     points = st.session_state.sweep_chart.selection.points
     if points:
-        ax, ay = (search.Axis(*st.session_state[k]) for k in ("_ax", "_ay"))
-        st.session_state.pick = f"{float(ax.value(points[0]['x'])):.6g},{float(ay.value(points[0]['y'])):.6g}"
+        ax, ay = (search.Axis(*S[k]) for k in ("_ax", "_ay"))
+        S.pick = f"{float(ax.value(points[0]['x'])):.6g},{float(ay.value(points[0]['y'])):.6g}"
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
@@ -100,14 +100,14 @@ def _compare(surface, opt, conv, steps, x0, ax, ay, fixed, budget, seeds, shift)
 
 def _race_link(q_hp, x0):
     """The race page's query string for this run; values snapped as its sliders snap them."""
-    opt = st.session_state.opt
-    q = {"surface": st.session_state.surface, "opts": opt, "steps": str(st.session_state.steps),
+    opt = S.opt
+    q = {"surface": S.surface, "opts": opt, "steps": str(S.steps),
          "x0": f"{x0[0]:.6g}", "y0": f"{x0[1]:.6g}"}
     for h in OPTIMIZERS[opt].hparams:
         s = hparam_setting(opt, h)
         q[s.key] = s.encode(s.parse(f"{min(max(q_hp[h.name], h.low), h.high):.6g}"))
-    if st.session_state.get(f"{opt}.convention", "course") != "course":
-        q[f"{opt}.convention"] = st.session_state[f"{opt}.convention"]
+    if S.get(f"{opt}.convention", "course") != "course":
+        q[f"{opt}.convention"] = S[f"{opt}.convention"]
     return q
 
 
@@ -116,7 +116,7 @@ st.caption("Pick hyperparameters on an appropriate scale (the learning rate on a
            "to grid search. Every cell and every trial below is a real run, vmapped and jitted by JAX.")
 state.load(GLOBAL_SETTINGS + MAIN, PAGE)
 _fit_hps()
-ss, side = st.session_state, st.sidebar
+ss, side = S, st.sidebar
 surface = _surface(ss.surface)
 hpx, hpy = _hp(ss.opt, ss.hx), _hp(ss.opt, ss.hy)
 RANGE = [Setting(f"{w}{e}", getattr(h, "low" if e == "lo" else "high"), "float", h.low, h.high)
@@ -129,24 +129,24 @@ state.show_warnings()
 
 side.button("The classic case: one hyperparameter matters", on_click=_classic, width="stretch",
             help="RMSprop on the bowl, α × ε: the loss depends on α, hardly on ε.")
-side.selectbox("surface", NAMES, key="surface", on_change=_reset_start,
+side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_reset_start,
                format_func=lambda n: SURFACES[n].label if n in SURFACES else f"{n[:-5]} regression (data)")
-side.selectbox("optimizer", SWEEPABLE, key="opt", on_change=_on_hp, format_func=lambda n: OPTIMIZERS[n].label)
+side.selectbox("optimizer", SWEEPABLE, key=S.key("opt"), on_change=_on_hp, format_func=lambda n: OPTIMIZERS[n].label)
 labels = {h.name: f"{symbol(h.name)} · {h.help}" for h in OPTIMIZERS[ss.opt].hparams}
 for w, h in (("x", hpx), ("y", hpy)):
-    side.selectbox(f"{w} axis", tuple(labels), key=f"h{w}", on_change=_on_hp, args=(w,), format_func=labels.get)
+    side.selectbox(f"{w} axis", tuple(labels), key=S.key(f"h{w}"), on_change=_on_hp, args=(w,), format_func=labels.get)
     for col, e, label in zip(side.columns(2), ("lo", "hi"), ("from", "to")):
-        col.number_input(label, key=f"{w}{e}", min_value=h.low, max_value=h.high, format="%g", step=None)
-side.select_slider("cells per axis", (16, 24, 32, 48, 64, 96, 128), key="n")
-side.select_slider("steps per run", (50, 100, 200, 300, 500, 1000), key="steps")
+        col.number_input(label, key=S.key(f"{w}{e}"), min_value=h.low, max_value=h.high, format="%g", step=None)
+side.select_slider("cells per axis", (16, 24, 32, 48, 64, 96, 128), key=S.key("n"))
+side.select_slider("steps per run", (50, 100, 200, 300, 500, 1000), key=S.key("steps"))
 for col, k in zip(side.columns(2), ("x0", "y0")):
-    col.number_input(f"start {k[0]}", key=k, format="%.3g", step=0.1)
+    col.number_input(f"start {k[0]}", key=S.key(k), format="%.3g", step=0.1)
 with side.expander(f"{OPTIMIZERS[ss.opt].label}: the other hyperparameters"):
     by_key = {s.key: s for s in HPS}
     fixed = {h.name: hparam_widget(by_key[f"{ss.opt}.{h.name}"], h) for h in OPTIMIZERS[ss.opt].hparams
              if h.name not in (ss.hx, ss.hy)}
     if f"{ss.opt}.convention" in by_key:
-        st.radio("convention", OPTIMIZERS[ss.opt].conventions, key=f"{ss.opt}.convention", horizontal=True)
+        st.radio("convention", OPTIMIZERS[ss.opt].conventions, key=S.key(f"{ss.opt}.convention"), horizontal=True)
 conv = ss.get(f"{ss.opt}.convention", "course")
 
 try:
@@ -162,9 +162,9 @@ fixed_t = tuple(sorted(fixed.items()))
 
 st.subheader(f"Sweep: {OPTIMIZERS[ss.opt].label} on {surface.label}, {symbol(ss.hx)} × {symbol(ss.hy)}")
 m1, m2 = st.columns([3, 2])
-m1.radio("colour", ("final", "steps"), key="metric", horizontal=True,
+m1.radio("colour", ("final", "steps"), key=S.key("metric"), horizontal=True,
          format_func=lambda m: "final loss" if m == "final" else "steps to tolerance")
-m2.number_input("tolerance on f − f*", key="tol", format="%g", min_value=1e-12, max_value=1e6,
+m2.number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12, max_value=1e6,
                 disabled=surface.minima == () or ss.metric != "steps")
 t0, bar, parts, bounds = time.perf_counter(), None, [], search.chunk_bounds(n * n, CHUNK)
 for k, (a, b) in enumerate(bounds):
@@ -217,10 +217,10 @@ st.markdown("The same budget of trials: grid search tries k values of each hyper
             "its trials repeating the same k values of the one that matters.")
 ss.tseed = min(int(ss.tseed), int(ss.seeds) - 1)
 c1, c2, c3, c4 = st.columns(4)
-c1.select_slider("budget (trials)", (4, 9, 16, 25, 36, 49, 64), key="budget")
-c2.number_input("seeds", key="seeds", min_value=5, max_value=200, step=5)
-c3.number_input("seed drawn", key="tseed", min_value=0, max_value=int(ss.seeds) - 1, step=1)
-c4.toggle("shifted grid", key="shift",
+c1.select_slider("budget (trials)", (4, 9, 16, 25, 36, 49, 64), key=S.key("budget"))
+c2.number_input("seeds", key=S.key("seeds"), min_value=5, max_value=200, step=5)
+c3.number_input("seed drawn", key=S.key("tseed"), min_value=0, max_value=int(ss.seeds) - 1, step=1)
+c4.toggle("shifted grid", key=S.key("shift"),
           help="A fixed grid's result hangs on where its k values fall; a random offset per seed shows its range.")
 cmp = _compare(*cfg, fixed_t, int(ss.budget), int(ss.seeds), bool(ss.shift))
 s, log = int(ss.tseed), surface.min_value is not None

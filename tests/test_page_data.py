@@ -43,7 +43,7 @@ def test_defaults():
     assert list(df["run"]) == ["SGD (batch 1)", "mini-batch 32", "batch GD (all 200)"]
     assert list(df["updates"]) == [2000, 70, 10]
     assert (df["time (ms)"] > 0).all() and (df["updates per second"] > 0).all()
-    assert at.radio(key="focus").value == "32"
+    assert at.radio(key="data:focus").value == "32"
     code = next(t for t in spec["data"] if t.get("name") == "code")
     assert "for t in range(7):" in "\n".join(code["text"])
 
@@ -52,7 +52,7 @@ def test_defaults():
 def test_each_model_with_several_batch_sizes(model):
     at = page(model=model, sizes="1,16,m", **SMALL)
     assert not at.exception and not at.error
-    assert at.sidebar.radio(key="model").value == model
+    assert at.sidebar.radio(key="data:model").value == model
     df = table(at)
     assert list(df["examples per update"]) == [1, 16, 100]
     assert list(df["updates"]) == [200, 14, 2]
@@ -66,7 +66,7 @@ def test_no_examples_is_a_clear_message_not_an_exception():
     assert not at.exception
     texts = " ".join(w.value for w in at.warning)
     assert "`m=0`" in texts and "outside [50, 5000]" in texts
-    assert at.sidebar.select_slider(key="m").value == 200  # the default, and the page still works
+    assert at.sidebar.select_slider(key="data:m").value == 200  # the default, and the page still works
     assert race_spec(at)
 
 
@@ -94,7 +94,7 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     texts = " ".join(w.value for w in at.warning)
     for key in ("model", "m", "sizes", "epochs", "opt", "noise", "seed", "gd.lr"):
         assert f"`{key}=" in texts, key
-    assert at.sidebar.radio(key="model").value == "linear"
+    assert at.sidebar.radio(key="data:model").value == "linear"
     assert race_spec(at)
 
 
@@ -104,16 +104,16 @@ def test_the_query_string_sets_the_whole_page_and_follows_the_widgets():
               logy="0", target="0.1")
     assert not at.exception and not at.warning
     sb = at.sidebar
-    assert sb.radio(key="model").value == "logistic"
-    assert sb.select_slider(key="m").value == 100 and sb.slider(key="noise").value == 1.5
-    assert sb.number_input(key="seed").value == 3
-    assert sb.multiselect(key="sizes").value == ["16", "m"]
-    assert sb.select_slider(key="epochs").value == 2
-    assert sb.selectbox(key="opt").value == "adam" and sb.select_slider(key="adam.lr").value == 0.05
-    assert sb.selectbox(key="sched").value == "time" and sb.radio(key="decay_per").value == "epoch"
-    assert at.radio(key="focus").value == "m" and at.checkbox(key="logy").value is False
+    assert sb.radio(key="data:model").value == "logistic"
+    assert sb.select_slider(key="data:m").value == 100 and sb.slider(key="data:noise").value == 1.5
+    assert sb.number_input(key="data:seed").value == 3
+    assert sb.multiselect(key="data:sizes").value == ["16", "m"]
+    assert sb.select_slider(key="data:epochs").value == 2
+    assert sb.selectbox(key="data:opt").value == "adam" and sb.select_slider(key="data:adam.lr").value == 0.05
+    assert sb.selectbox(key="data:sched").value == "time" and sb.radio(key="data:decay_per").value == "epoch"
+    assert at.radio(key="data:focus").value == "m" and at.checkbox(key="data:logy").value is False
     assert race_spec(at)["layout"]["sliders"][0]["steps"][-1]["label"] == "2.00"
-    at = sb.select_slider(key="epochs").set_value(3).run()
+    at = sb.select_slider(key="data:epochs").set_value(3).run()
     assert str(at.query_params["epochs"]) in ("3", "['3']")
     assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
     assert list(table(at)["updates"]) == [21, 3]
@@ -124,12 +124,13 @@ def test_presets_and_a_new_draw():
     adam = next(b for b in at.sidebar.button if b.label == "Mini-batch Adam")
     at = adam.click().run()
     assert not at.exception
-    assert at.sidebar.selectbox(key="opt").value == "adam" and at.sidebar.multiselect(key="sizes").value == ["32"]
+    assert at.sidebar.selectbox(key="data:opt").value == "adam"
+    assert at.sidebar.multiselect(key="data:sizes").value == ["32"]
     assert list(table(at)["run"]) == ["mini-batch 32"]
     assert str(at.query_params["opt"]) in ("adam", "['adam']")
     draw = next(b for b in at.sidebar.button if b.label == "New draw")
     at = draw.click().run()
-    assert not at.exception and at.sidebar.number_input(key="seed").value != 0
+    assert not at.exception and at.sidebar.number_input(key="data:seed").value != 0
     assert "seed" in at.query_params
 
 

@@ -37,9 +37,9 @@ def test_defaults_show_the_first_lesson_and_its_verdict():
     at = page()
     assert not at.exception and not at.error and not at.warning
     first = LESSONS["oscillates"]
-    assert at.sidebar.selectbox(key="preset").value == "oscillates"
-    assert at.sidebar.multiselect(key="scheds").value == first.schedule_names
-    assert at.sidebar.select_slider(key="gd.lr").value == first.lr
+    assert at.sidebar.selectbox(key="decay:preset").value == "oscillates"
+    assert at.sidebar.multiselect(key="decay:scheds").value == first.schedule_names
+    assert at.sidebar.select_slider(key="decay:gd.lr").value == first.lr
     assert any(m.value.startswith("✓") for m in at.success)
     figs = specs(at)
     assert set(figs) == {"alpha", "race", "loss"}
@@ -58,15 +58,15 @@ def test_each_preset_from_the_url_sets_the_page_and_its_claim_holds(key):
     at = page(preset=key)
     assert not at.exception and not at.error
     sb = at.sidebar
-    assert sb.multiselect(key="scheds").value == lesson.schedule_names
-    assert sb.slider(key="steps").value == lesson.steps
-    assert sb.number_input(key="noise").value == lesson.noise
-    assert sb.select_slider(key="gd.lr").value == lesson.lr
-    assert (sb.number_input(key="x0").value, sb.number_input(key="y0").value) == lesson.x0
+    assert sb.multiselect(key="decay:scheds").value == lesson.schedule_names
+    assert sb.slider(key="decay:steps").value == lesson.steps
+    assert sb.number_input(key="decay:noise").value == lesson.noise
+    assert sb.select_slider(key="decay:gd.lr").value == lesson.lr
+    assert (sb.number_input(key="decay:x0").value, sb.number_input(key="decay:y0").value) == lesson.x0
     for name in lesson.schedule_names:
         for pname, value in lesson.schedule_params(name).items():
             widget = at.sidebar.get("select_slider") + at.sidebar.get("slider")
-            got = next(w for w in widget if w.key == f"d.{name}.{pname}")
+            got = next(w for w in widget if w.key == f"decay:d.{name}.{pname}")
             assert got.value == pytest.approx(value), (name, pname)
     assert any(lesson.title in m.value for m in at.markdown)
     verdicts = [m.value for m in at.success] + [w.value for w in at.warning]
@@ -80,17 +80,17 @@ def test_each_preset_from_the_url_sets_the_page_and_its_claim_holds(key):
 
 def test_choosing_a_lesson_in_the_menu_sets_everything_and_the_url_follows():
     at = page()
-    at = at.sidebar.selectbox(key="preset").set_value("too_large").run()
+    at = at.sidebar.selectbox(key="decay:preset").set_value("too_large").run()
     assert not at.exception
     lesson = LESSONS["too_large"]
-    assert at.sidebar.select_slider(key="gd.lr").value == lesson.lr
-    assert at.sidebar.multiselect(key="scheds").value == lesson.schedule_names
-    assert at.sidebar.number_input(key="y0").value == lesson.x0[1]
+    assert at.sidebar.select_slider(key="decay:gd.lr").value == lesson.lr
+    assert at.sidebar.multiselect(key="decay:scheds").value == lesson.schedule_names
+    assert at.sidebar.number_input(key="decay:y0").value == lesson.x0[1]
     qp = {k: str(v) for k, v in at.query_params.items()}
     assert qp["preset"] in ("too_large", "['too_large']")
     assert "0.15" in qp["gd.lr"] and "exponential" in qp["scheds"]
     # a change after the lesson: the claim is measured again on the new runs
-    at = at.sidebar.select_slider(key="gd.lr").set_value(0.05).run()
+    at = at.sidebar.select_slider(key="decay:gd.lr").set_value(0.05).run()
     assert any(w.value.startswith("✗") for w in at.warning)
 
 
@@ -100,11 +100,11 @@ def test_a_query_string_sets_a_free_configuration():
               loglr="1", smooth="0")
     assert not at.exception and not at.error and not at.warning
     sb = at.sidebar
-    assert sb.multiselect(key="scheds").value == ["cosine", "warmup_cosine"]
-    assert sb.slider(key="d.cosine.total").value == 300
-    assert sb.select_slider(key="adam.lr").value == 0.05
-    assert sb.selectbox(key="surface").value == "rosenbrock"
-    assert sb.number_input(key="seed").value == 3
+    assert sb.multiselect(key="decay:scheds").value == ["cosine", "warmup_cosine"]
+    assert sb.slider(key="decay:d.cosine.total").value == 300
+    assert sb.select_slider(key="decay:adam.lr").value == 0.05
+    assert sb.selectbox(key="decay:surface").value == "rosenbrock"
+    assert sb.number_input(key="decay:seed").value == 3
     assert not at.success  # no lesson, no verdict
     alpha = specs(at)["alpha"]
     assert alpha["layout"]["yaxis"]["type"] == "log"
@@ -112,9 +112,9 @@ def test_a_query_string_sets_a_free_configuration():
     expected = 0.05 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * np.minimum(t, 300) / 300)))
     np.testing.assert_allclose(y, expected, rtol=1e-5)
     assert len(t) == 201
-    assert not at.toggle(key="smooth").value
+    assert not at.toggle(key="decay:smooth").value
     assert specs(at)["race"]["frames"][-1]["name"] == "200"
-    at = sb.slider(key="steps").set_value(150).run()
+    at = sb.slider(key="decay:steps").set_value(150).run()
     assert str(at.query_params["steps"]) in ("150", "['150']")
 
 
@@ -144,7 +144,7 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     for key in ("preset", "scheds", "steps", "d.time.k", "gd.lr", "noise", "x0", "opt"):
         assert f"`{key}=" in texts, key
     first = LESSONS["oscillates"]
-    assert at.sidebar.selectbox(key="preset").value == "oscillates"
-    assert at.sidebar.multiselect(key="scheds").value == first.schedule_names
-    assert at.sidebar.slider(key="steps").value == first.steps
+    assert at.sidebar.selectbox(key="decay:preset").value == "oscillates"
+    assert at.sidebar.multiselect(key="decay:scheds").value == first.schedule_names
+    assert at.sidebar.slider(key="decay:steps").value == first.steps
     assert set(specs(at)) == {"alpha", "race", "loss"}

@@ -43,11 +43,11 @@ def run_titles(fig) -> list[str]:
 def test_defaults_open_on_the_vanishing_preset_and_its_verdict():
     at = page()
     assert not at.exception and not at.error and not at.warning
-    assert at.sidebar.selectbox(key="preset").value == "vanishing"
+    assert at.sidebar.selectbox(key="gradients:preset").value == "vanishing"
     p = N.PRESETS["vanishing"]
-    assert at.sidebar.selectbox(key="act").value == p.activation
-    assert at.sidebar.slider(key="depth").value == p.depth
-    assert at.sidebar.select_slider(key="gd.lr").value == p.lr
+    assert at.sidebar.selectbox(key="gradients:act").value == p.activation
+    assert at.sidebar.slider(key="gradients:depth").value == p.depth
+    assert at.sidebar.select_slider(key="gradients:gd.lr").value == p.lr
     ok = [m.value for m in at.success]
     assert len(ok) == 1 and ok[0].startswith("✓ holds: first/last = ") and "claimed below 0.001" in ok[0]
     figs = figures(at)
@@ -69,9 +69,11 @@ def test_every_preset_from_the_url(key):
     assert not at.exception, at.exception
     assert not at.error
     sb = at.sidebar
-    assert sb.selectbox(key="act").value == p.activation and sb.selectbox(key="init").value == p.init
-    assert sb.toggle(key="bn").value == p.batchnorm and sb.radio(key="clip").value == p.clip[0]
-    assert sb.slider(key="depth").value == p.depth and sb.select_slider(key="width").value == p.width
+    assert sb.selectbox(key="gradients:act").value == p.activation
+    assert sb.selectbox(key="gradients:init").value == p.init
+    assert sb.toggle(key="gradients:bn").value == p.batchnorm and sb.radio(key="gradients:clip").value == p.clip[0]
+    assert sb.slider(key="gradients:depth").value == p.depth
+    assert sb.select_slider(key="gradients:width").value == p.width
     assert any(p.label in m.value and p.claim in m.value for m in at.markdown)
     assert [m.value[:7] for m in at.success] == ["✓ holds"], [m.value for m in at.warning]
     assert not any("your changes" in m.value for m in at.success)
@@ -89,17 +91,19 @@ def test_every_preset_from_the_url(key):
 def test_choosing_a_preset_in_the_menu_sets_the_page_and_the_url():
     at = page(**SMALL)
     assert not at.exception and not at.success  # free exploration: no claim
-    at = at.sidebar.selectbox(key="preset").set_value("tanh_xavier").run()
+    at = at.sidebar.selectbox(key="gradients:preset").set_value("tanh_xavier").run()
     assert not at.exception
     p = N.PRESETS["tanh_xavier"]
-    assert at.sidebar.selectbox(key="act").value == "tanh" and at.sidebar.selectbox(key="init").value == "xavier"
-    assert at.sidebar.slider(key="depth").value == p.depth and at.sidebar.slider(key="epochs").value == p.epochs
+    assert at.sidebar.selectbox(key="gradients:act").value == "tanh"
+    assert at.sidebar.selectbox(key="gradients:init").value == "xavier"
+    assert at.sidebar.slider(key="gradients:depth").value == p.depth
+    assert at.sidebar.slider(key="gradients:epochs").value == p.epochs
     q = params(at)
     assert q["preset"] == "tanh_xavier" and q["act"] == "tanh" and q["init"] == "xavier"
     assert "depth" not in q  # 20, the default
     assert at.success[0].value.startswith("✓ holds")
     # a change afterwards: the claim is measured on the changed network, and says so
-    at = at.sidebar.selectbox(key="init").set_value("naive").run()
+    at = at.sidebar.selectbox(key="gradients:init").set_value("naive").run()
     verdict = (at.success or at.warning)[0].value
     assert "your changes" in verdict
 
@@ -109,18 +113,19 @@ def test_a_query_string_sets_the_whole_page_and_the_widgets_write_it_back():
               **{"adam.lr": "0.001", "adam.beta1": "0.8"}, batch="64", data="circles", seed="3", cmp="0")
     assert not at.exception and not at.warning and not at.error
     sb = at.sidebar
-    assert sb.selectbox(key="act").value == "tanh" and sb.select_slider(key="sigma").value == 2.0
-    assert sb.toggle(key="bn").value is True and sb.radio(key="clip").value == "value"
-    assert sb.select_slider(key="clip_c").value == 0.5 and sb.selectbox(key="opt").value == "adam"
-    assert sb.select_slider(key="adam.lr").value == 0.001 and sb.select_slider(key="adam.beta1").value == 0.8
-    assert sb.select_slider(key="batch").value == 64 and sb.selectbox(key="data").value == "circles"
-    assert sb.number_input(key="seed").value == 3
+    assert sb.selectbox(key="gradients:act").value == "tanh" and sb.select_slider(key="gradients:sigma").value == 2.0
+    assert sb.toggle(key="gradients:bn").value is True and sb.radio(key="gradients:clip").value == "value"
+    assert sb.select_slider(key="gradients:clip_c").value == 0.5 and sb.selectbox(key="gradients:opt").value == "adam"
+    assert sb.select_slider(key="gradients:adam.lr").value == 0.001
+    assert sb.select_slider(key="gradients:adam.beta1").value == 0.8
+    assert sb.select_slider(key="gradients:batch").value == 64 and sb.selectbox(key="gradients:data").value == "circles"
+    assert sb.number_input(key="gradients:seed").value == 3
     train = figures(at)["train"]
     assert run_titles(train) == ["★ batch norm + clipping |g| ≤ 0.5"]  # only the page's own run
     assert len(train["frames"][0]["traces"]) == 3
     n_updates = 5 * 3  # 5 epochs of ⌈150 / 64⌉ mini-batches
     assert train["frames"][-1]["name"] == str(n_updates)
-    at = sb.slider(key="epochs").set_value(8).run()  # same epoch bucket: no new training program
+    at = sb.slider(key="gradients:epochs").set_value(8).run()  # same epoch bucket: no new training program
     assert figures(at)["train"]["frames"][-1]["name"] == str(8 * 3)
     assert params(at)["epochs"] == "8" and params(at)["adam.lr"] == "0.001"
 
@@ -144,6 +149,6 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     texts = " ".join(w.value for w in at.warning)
     for key in ("preset", "depth", "width", "act", "clip_c", "bn", "epochs", "gd.lr"):
         assert f"`{key}=" in texts, key
-    assert at.sidebar.selectbox(key="preset").value == "vanishing"
-    assert at.sidebar.slider(key="depth").value == 20
+    assert at.sidebar.selectbox(key="gradients:preset").value == "vanishing"
+    assert at.sidebar.slider(key="gradients:depth").value == 20
     assert figures(at)["train"]

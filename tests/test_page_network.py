@@ -33,7 +33,7 @@ def test_defaults():
     figs = charts(at)
     assert {"margin", "curves", "boundaries"} <= set(figs)
     assert len(figs["boundaries"]["frames"]) == 21  # epochs 0, 5, …, 100
-    assert at.sidebar.multiselect(key="opts").value == ["gd", "momentum", "rmsprop", "adam"]
+    assert at.sidebar.multiselect(key="network:opts").value == ["gd", "momentum", "rmsprop", "adam"]
     table = at.dataframe[0].value
     assert list(table["run"]) == ["Gradient descent", "Momentum", "RMSprop", "Adam"]
     assert (table["test acc"] > 0.8).all() and (table["training (s)"] > 0).all()
@@ -45,12 +45,12 @@ def test_defaults():
 
 def test_overfitting_preset_from_the_sidebar():
     at = page()
-    at = at.sidebar.selectbox(key="preset").set_value("overfitting").run()
+    at = at.sidebar.selectbox(key="network:preset").set_value("overfitting").run()
     assert not at.exception and not at.error
     sb = at.sidebar
-    assert sb.select_slider(key="m").value == 80 and sb.select_slider(key="width").value == 64
-    assert sb.select_slider(key="lam").value == 0.01 and sb.multiselect(key="opts").value == ["adam"]
-    assert sb.toggle(key="compare").value is True
+    assert sb.select_slider(key="network:m").value == 80 and sb.select_slider(key="network:width").value == 64
+    assert sb.select_slider(key="network:lam").value == 0.01 and sb.multiselect(key="network:opts").value == ["adam"]
+    assert sb.toggle(key="network:compare").value is True
     assert any("The claim holds" in s.value for s in at.success)
     figs = charts(at)
     assert {"lesson-curves", "lesson-boundaries"} <= set(figs)
@@ -64,8 +64,8 @@ def test_overfitting_preset_from_the_sidebar():
 def test_a_bare_preset_link_fills_the_preset():
     at = page(preset="overfitting")
     assert not at.exception and not at.warning
-    assert at.sidebar.select_slider(key="epochs").value == 300
-    assert at.sidebar.slider(key="depth").value == 3
+    assert at.sidebar.select_slider(key="network:epochs").value == 300
+    assert at.sidebar.slider(key="network:depth").value == 3
     assert any("The claim holds" in s.value for s in at.success)
 
 
@@ -83,11 +83,11 @@ def test_a_query_string_sets_the_page_and_the_url_follows():
     at = page(opts="adam,gd", **{"adam.lr": "0.05"}, lam="0.001", epochs="20", seed="3", noise="0.2")
     assert not at.exception and not at.warning
     sb = at.sidebar
-    assert sb.multiselect(key="opts").value == ["adam", "gd"]
-    assert sb.select_slider(key="adam.lr").value == 0.05 and sb.select_slider(key="lam").value == 0.001
-    assert sb.number_input(key="seed").value == 3 and sb.slider(key="noise").value == pytest.approx(0.2)
+    assert sb.multiselect(key="network:opts").value == ["adam", "gd"]
+    assert sb.select_slider(key="network:adam.lr").value == 0.05 and sb.select_slider(key="network:lam").value == 0.001
+    assert sb.number_input(key="network:seed").value == 3 and sb.slider(key="network:noise").value == pytest.approx(0.2)
     assert len(charts(at)["boundaries"]["frames"]) == 21
-    at = sb.select_slider(key="epochs").set_value(30).run()
+    at = sb.select_slider(key="network:epochs").set_value(30).run()
     assert str(at.query_params["epochs"]) in ("30", "['30']")
     assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
 
@@ -98,5 +98,5 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     texts = " ".join(w.value for w in at.warning)
     for key in ("data", "m", "opts", "lam", "adam.lr", "preset", "depth"):
         assert f"`{key}=" in texts, key
-    assert at.sidebar.selectbox(key="data").value == "moons"
+    assert at.sidebar.selectbox(key="network:data").value == "moons"
     assert charts(at)["boundaries"]["frames"]

@@ -38,7 +38,7 @@ def test_every_surface(name):
     at = page(surface=name, opts="gd,adam", steps="60")
     assert not at.exception, at.exception
     assert not at.error
-    assert at.sidebar.selectbox(key="surface").value == name
+    assert at.sidebar.selectbox(key="race:surface").value == name
     assert race_spec(at)["layout"]["xaxis"]["range"] == list(SURFACES[name].domain[0])
 
 
@@ -63,19 +63,19 @@ def test_a_query_string_sets_the_whole_race():
               steps="123", x0="1", y0="-1", sched="step", **{"sched.step.gamma": "0.3"}, noise="0.5", seed="7")
     assert not at.exception and not at.warning
     sb = at.sidebar
-    assert sb.selectbox(key="surface").value == "himmelblau"
-    assert sb.multiselect(key="opts").value == ["adam", "nesterov"]
-    assert sb.select_slider(key="adam.lr").value == 0.05
-    assert sb.select_slider(key="nesterov.beta").value == 0.95
-    assert sb.slider(key="steps").value == 123
-    assert sb.number_input(key="x0").value == 1.0 and sb.number_input(key="y0").value == -1.0
-    assert sb.selectbox(key="sched").value == "step"
-    assert sb.slider(key="sched.step.gamma").value == pytest.approx(0.3)
-    assert sb.number_input(key="noise").value == 0.5 and sb.number_input(key="seed").value == 7
+    assert sb.selectbox(key="race:surface").value == "himmelblau"
+    assert sb.multiselect(key="race:opts").value == ["adam", "nesterov"]
+    assert sb.select_slider(key="race:adam.lr").value == 0.05
+    assert sb.select_slider(key="race:nesterov.beta").value == 0.95
+    assert sb.slider(key="race:steps").value == 123
+    assert sb.number_input(key="race:x0").value == 1.0 and sb.number_input(key="race:y0").value == -1.0
+    assert sb.selectbox(key="race:sched").value == "step"
+    assert sb.slider(key="race:sched.step.gamma").value == pytest.approx(0.3)
+    assert sb.number_input(key="race:noise").value == 0.5 and sb.number_input(key="race:seed").value == 7
     spec = race_spec(at)
     assert spec["frames"][-1]["name"] == "123"
     # the page writes its settings back: the URL follows the widgets
-    at = sb.slider(key="steps").set_value(200).run()
+    at = sb.slider(key="race:steps").set_value(200).run()
     assert str(at.query_params["steps"]) in ("200", "['200']")
     assert str(at.query_params["adam.lr"]) in ("0.05", "['0.05']")
 
@@ -87,8 +87,8 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     texts = " ".join(w.value for w in at.warning)
     for key in ("surface", "steps", "opts", "adam.lr", "gd.lr", "x0"):
         assert f"`{key}=" in texts, key
-    assert at.sidebar.selectbox(key="surface").value == "bowl"
-    assert at.sidebar.slider(key="steps").value == 300
+    assert at.sidebar.selectbox(key="race:surface").value == "bowl"
+    assert at.sidebar.slider(key="race:steps").value == 300
     assert race_spec(at)
 
 

@@ -49,8 +49,8 @@ def test_defaults():
     assert all(len(s) < 1_000_000 for s in specs(at).values())
     sw = sweep_spec(at)
     assert len(sw["data"][0]["x"]["bdata"]) > 0
-    assert at.sidebar.selectbox(key="opt").value == "adam"
-    assert (at.sidebar.selectbox(key="hx").value, at.sidebar.selectbox(key="hy").value) == ("lr", "beta2")
+    assert at.sidebar.selectbox(key="tuning:opt").value == "adam"
+    assert (at.sidebar.selectbox(key="tuning:hx").value, at.sidebar.selectbox(key="tuning:hy").value) == ("lr", "beta2")
     assert any(m.value.startswith("**Best cell**") for m in at.markdown)
     assert link(at).url.startswith("race?surface=beale&opts=adam&steps=300")
     assert medians(at)
@@ -62,7 +62,7 @@ def test_every_surface(name):
     at = page(surface=name, n="16", steps="50", seeds="5", budget="4", metric="steps")
     assert not at.exception, at.exception
     assert not at.error and len(at.get("plotly_chart")) == 3
-    assert at.sidebar.selectbox(key="surface").value == name
+    assert at.sidebar.selectbox(key="tuning:surface").value == name
 
 
 def test_the_classic_case_shows_random_search_winning():
@@ -70,9 +70,9 @@ def test_the_classic_case_shows_random_search_winning():
     at = next(b for b in at.sidebar.button if b.label.startswith("The classic case")).click().run()
     assert not at.exception
     sb = at.sidebar
-    assert (sb.selectbox(key="surface").value, sb.selectbox(key="opt").value) == ("bowl", "rmsprop")
-    assert (sb.selectbox(key="hx").value, sb.selectbox(key="hy").value) == ("lr", "eps")
-    assert sb.number_input(key="yhi").value == pytest.approx(1e-2)
+    assert (sb.selectbox(key="tuning:surface").value, sb.selectbox(key="tuning:opt").value) == ("bowl", "rmsprop")
+    assert (sb.selectbox(key="tuning:hx").value, sb.selectbox(key="tuning:hy").value) == ("lr", "eps")
+    assert sb.number_input(key="tuning:yhi").value == pytest.approx(1e-2)
     g, r = medians(at)
     assert r < g
     assert str(at.query_params["surface"]) in ("bowl", "['bowl']")
@@ -84,11 +84,11 @@ def test_a_query_string_sets_the_whole_page():
               pick="0.9,0.01", x0="1", y0="1", **{"momentum.convention": "pytorch"})
     assert not at.exception and not at.warning and not at.error
     sb = at.sidebar
-    assert (sb.selectbox(key="hx").value, sb.selectbox(key="hy").value) == ("beta", "lr")
-    assert sb.number_input(key="xlo").value == 0.5 and sb.number_input(key="yhi").value == 0.5
-    assert sb.select_slider(key="n").value == 16 and sb.select_slider(key="steps").value == 100
-    assert at.radio(key="metric").value == "steps" and at.toggle(key="shift").value is False
-    assert at.number_input(key="tseed").value == 3 and at.select_slider(key="budget").value == 9
+    assert (sb.selectbox(key="tuning:hx").value, sb.selectbox(key="tuning:hy").value) == ("beta", "lr")
+    assert sb.number_input(key="tuning:xlo").value == 0.5 and sb.number_input(key="tuning:yhi").value == 0.5
+    assert sb.select_slider(key="tuning:n").value == 16 and sb.select_slider(key="tuning:steps").value == 100
+    assert at.radio(key="tuning:metric").value == "steps" and at.toggle(key="tuning:shift").value is False
+    assert at.number_input(key="tuning:tseed").value == 3 and at.select_slider(key="tuning:budget").value == 9
     sw = sweep_spec(at)
     assert "steps" in sw["data"][0]["colorbar"]["title"]["text"]
     picked = next(m.value for m in at.markdown if m.value.startswith("**Picked cell**"))
@@ -96,7 +96,7 @@ def test_a_query_string_sets_the_whole_page():
     q = dict(parse_qsl(urlsplit(link(at).url).query))
     assert q["momentum.convention"] == "pytorch" and q["x0"] == "1" and q["steps"] == "100"
     assert any("seed 3" in m.value.lower() for m in at.markdown)
-    at = sb.select_slider(key="n").set_value(24).run()  # the page writes its settings back
+    at = sb.select_slider(key="tuning:n").set_value(24).run()  # the page writes its settings back
     assert str(at.query_params["n"]) in ("24", "['24']")
     assert str(at.query_params["pick"]) in ("0.9,0.01", "['0.9,0.01']")
 
@@ -109,14 +109,14 @@ def test_a_malformed_query_string_falls_back_with_warnings():
     for key in ("surface", "n", "opt", "steps", "seeds", "tol", "xlo"):
         assert f"`{key}=" in texts, key
     assert "`pick=a,b` is not two numbers" in texts
-    assert at.sidebar.selectbox(key="surface").value == "beale"
+    assert at.sidebar.selectbox(key="tuning:surface").value == "beale"
     assert len(at.get("plotly_chart")) == 3
 
 
 def test_a_hyperparameter_the_optimizer_lacks_is_replaced():
     at = page(opt="momentum", hx="beta2", hy="eps", n="16", steps="50")
     assert not at.exception
-    assert (at.sidebar.selectbox(key="hx").value, at.sidebar.selectbox(key="hy").value) == ("lr", "beta")
+    assert (at.sidebar.selectbox(key="tuning:hx").value, at.sidebar.selectbox(key="tuning:hy").value) == ("lr", "beta")
 
 
 def test_a_reversed_range_is_an_error_message_not_an_exception():
@@ -128,13 +128,13 @@ def test_a_reversed_range_is_an_error_message_not_an_exception():
 
 def test_switching_optimizer_resets_the_axes_to_its_hyperparameters():
     at = page(n="16", steps="50", xlo="0.001", xhi="0.1")
-    at = at.sidebar.selectbox(key="opt").set_value("adagrad").run()
+    at = at.sidebar.selectbox(key="tuning:opt").set_value("adagrad").run()
     assert not at.exception
-    assert (at.sidebar.selectbox(key="hx").value, at.sidebar.selectbox(key="hy").value) == ("lr", "eps")
-    assert at.sidebar.number_input(key="xhi").value == 2.0  # the registry's range again
-    at = at.sidebar.selectbox(key="hx").set_value("eps").run()
-    assert (at.sidebar.selectbox(key="hx").value, at.sidebar.selectbox(key="hy").value) == ("eps", "lr")
-    assert at.sidebar.number_input(key="xlo").value == pytest.approx(1e-12)
+    assert (at.sidebar.selectbox(key="tuning:hx").value, at.sidebar.selectbox(key="tuning:hy").value) == ("lr", "eps")
+    assert at.sidebar.number_input(key="tuning:xhi").value == 2.0  # the registry's range again
+    at = at.sidebar.selectbox(key="tuning:hx").set_value("eps").run()
+    assert (at.sidebar.selectbox(key="tuning:hx").value, at.sidebar.selectbox(key="tuning:hy").value) == ("eps", "lr")
+    assert at.sidebar.number_input(key="tuning:xlo").value == pytest.approx(1e-12)
 
 
 def test_a_data_model_sweeps_but_does_not_link_to_the_race():
@@ -169,14 +169,15 @@ def test_the_race_link_opens_the_cell_on_the_race_page(query):
     race = page(RACE, **q)
     assert not race.exception and not race.warning
     sb = race.sidebar
-    assert sb.selectbox(key="surface").value == query["surface"]
-    assert sb.multiselect(key="opts").value == [opt]
-    assert sb.slider(key="steps").value == 100
-    assert sb.number_input(key="x0").value == float(q["x0"]) and sb.number_input(key="y0").value == float(q["y0"])
+    assert sb.selectbox(key="race:surface").value == query["surface"]
+    assert sb.multiselect(key="race:opts").value == [opt]
+    assert sb.slider(key="race:steps").value == 100
+    assert sb.number_input(key="race:x0").value == float(q["x0"])
+    assert sb.number_input(key="race:y0").value == float(q["y0"])
     for name in (query["hx"], query["hy"]):
-        assert sb.select_slider(key=f"{opt}.{name}").value == float(q[f"{opt}.{name}"])
+        assert sb.select_slider(key=f"race:{opt}.{name}").value == float(q[f"{opt}.{name}"])
     if "nesterov.convention" in query:
-        assert race.sidebar.radio(key="nesterov.convention").value == "pytorch"
+        assert race.sidebar.radio(key="race:nesterov.convention").value == "pytorch"
     # the values the race opens at are the race's slider values nearest to the cell's
     text = next(m.value for m in at.markdown if "cell**" in m.value)
     assert "it opens at" in text and q[f"{opt}.{query['hx']}"] in text

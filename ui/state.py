@@ -1,9 +1,16 @@
 """Every setting of a page lives in the URL: a Setting knows its default, how to read it from
 a query parameter (refusing bad text with a reason) and how to write it back.
 
-Flow of a page run: ``load(settings)`` fills ``st.session_state`` (from the URL the first time
-a key is seen in the session, refusing malformed values with a warning), widgets are keyed by
-the setting keys, and ``publish(settings)`` writes the non-default values back to the URL."""
+One source of truth per page, its URL.  The session keeps a page's values under keys
+namespaced by the page (``race:steps``; ``S.key("steps")`` on the race page), so that no page
+reads another page's values.  Each time the tab *arrives* at a page (from another page, a
+lesson card, a pasted link, the back button or a fresh session) the page's settings are read
+from its link again, and the ones the link does not name take the page's defaults.  Settings
+in ``GLOBAL_KEYS`` (presentation mode) follow the tab from page to page instead.
+
+Flow of a page run: ``load(settings, page)`` fills ``st.session_state`` (from the URL on
+arrival, refusing malformed values with a warning), widgets are keyed by ``S.key(name)``, and
+``publish(settings)`` writes the non-default values back to the URL."""
 
 from __future__ import annotations
 
@@ -12,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 _SEEN = "_url_seen"
+_KEPT = "_kept"
+_WRITTEN = "_url_written"
 _WARN = "_url_warnings"
 
 
@@ -81,28 +91,66 @@ class Setting:
         return str(value)
 
 
-def load(settings: list[Setting], page: str) -> None:
-    """Put each setting in ``st.session_state``: from the URL the first time its key is seen
-    on this page in this session (a refused value: the default, and a warning), else as the
-    widgets left it."""
-    seen = st.session_state.setdefault(f"{_SEEN}:{page}", set())
+GLOBAL_KEYS = frozenset({"present"})
+_PAGE = "_page"
+
+
+def key_of(name: str, page: str | None = None) -> str:
+    """The session key of the setting ``name`` of ``page`` (default: the page this run shows)."""
+    if name in GLOBAL_KEYS:
+        return name
+    return f"{page or st.session_state.get(_PAGE, '')}:{name}"
+
+
+def enter(page: str) -> bool:
+    """Start a run of ``page``; True when the tab has just arrived there (its link is read again):
+    it comes from another page, or its address is not the one this page wrote last (a link
+    followed, the back button)."""
+    written = st.session_state.get(f"{_WRITTEN}:{page}")
+    if st.session_state.get(_PAGE) == page and (written is None or written == st.query_params.to_dict()):
+        return False
+    st.session_state[_PAGE] = page
+    st.session_state[f"{_SEEN}:{page}"] = set()
+    st.session_state.pop(_WARN, None)  # another page's warnings are not this one's
+    return True
+
+
+def _keep(key: str, value: Any) -> None:
+    """Store a value; a widget already drawn in this run holds it already (setting it would raise)."""
+    try:
+        st.session_state[key] = value
+    except StreamlitAPIException:
+        pass
+
+
+def load(settings: list[Setting], page: str, fill: dict[str, Any] | None = None) -> None:
+    """Put each setting of ``page`` in ``st.session_state``: on arrival from the URL (a refused
+    value: the default, and a warning), a global one kept from the last page when the URL does
+    not name it, the others at ``fill``'s value (a preset's) or their default; later in the
+    visit as the widgets left it (kept across runs in which its widget is not drawn, since
+    Streamlit forgets those)."""
+    fill = fill or {}
+    enter(page)
+    seen = st.session_state[f"{_SEEN}:{page}"]
+    kept = st.session_state.setdefault(f"{_KEPT}:{page}", {})
     warnings = st.session_state.setdefault(_WARN, [])
     qp = st.query_params
     for s in settings:
+        key = key_of(s.key, page)
         if s.key in seen:
-            st.session_state.setdefault(s.key, s.default)
+            _keep(key, st.session_state[key] if key in st.session_state else kept.get(s.key, s.default))
             continue
         seen.add(s.key)
+        value = st.session_state.get(key, s.default) if s.key in GLOBAL_KEYS else fill.get(s.key, s.default)
         if s.key in qp:
             raw = qp[s.key]
             try:
-                st.session_state[s.key] = s.parse(raw)
-                continue
+                value = s.parse(raw)
             except ValueError as exc:
                 shown = raw if len(raw) <= 40 else raw[:40] + "…"
                 warnings.append(f"URL parameter `{s.key}={shown}` ignored: {exc}. "
                                 f"Using the default ({s.encode(s.default) or 'none'}).")
-        st.session_state.setdefault(s.key, s.default)
+        _keep(key, value)
 
 
 def show_warnings() -> None:
@@ -112,7 +160,8 @@ def show_warnings() -> None:
 
 
 def values(settings: list[Setting]) -> dict[str, Any]:
-    return {s.key: st.session_state.get(s.key, s.default) for s in settings}
+    """The current page's values of ``settings``, by setting name."""
+    return {s.key: st.session_state.get(key_of(s.key), s.default) for s in settings}
 
 
 def url_params(settings: list[Setting], current: dict[str, Any] | None = None) -> dict[str, str]:
@@ -125,12 +174,53 @@ def url_params(settings: list[Setting], current: dict[str, Any] | None = None) -
 
 def publish(settings: list[Setting]) -> None:
     """Write the page's settings to the URL, so that the address bar is a share link."""
-    params = url_params(settings)
-    if dict(st.query_params) != params:
+    current = values(settings)
+    st.session_state.setdefault(f"{_KEPT}:{st.session_state.get(_PAGE, '')}", {}).update(current)
+    params = url_params(settings, current)
+    st.session_state[f"{_WRITTEN}:{st.session_state.get(_PAGE, '')}"] = params
+    if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 
 
 def reset(settings: list[Setting]) -> None:
     """Back to the defaults (a button's callback)."""
     for s in settings:
-        st.session_state[s.key] = s.default
+        S[s.key] = s.default
+
+
+class PageState:
+    """``st.session_state`` as the current page sees it: ``S.steps`` and ``S["adam.lr"]`` are
+    that page's values (stored under ``race:steps`` …), ``S.key("steps")`` keys its widget."""
+
+    def key(self, name: str) -> str:
+        return key_of(name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return st.session_state[key_of(name)]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        st.session_state[key_of(name)] = value
+
+    def __getitem__(self, name: str) -> Any:
+        return st.session_state[key_of(name)]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        st.session_state[key_of(name)] = value
+
+    def __contains__(self, name: str) -> bool:
+        return key_of(name) in st.session_state
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return st.session_state.get(key_of(name), default)
+
+    def update(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            self[name] = value
+
+
+S = PageState()

@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from optim import OPTIMIZERS, SCHEDULES, HParam
-from ui.state import Setting
+from ui.state import S, Setting
 
 _MANTISSAS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
 
@@ -57,11 +57,11 @@ def hparam_widget(setting: Setting, hp: HParam, label: str | None = None, contai
     and β), keyed by the setting, labelled with its symbol."""
     label = label or f"${hp.symbol}$ · {hp.help}"
     if setting.options:
-        return container.select_slider(label, options=setting.options, key=setting.key, format_func=_fmt)
+        return container.select_slider(label, options=setting.options, key=S.key(setting.key), format_func=_fmt)
     integer = hp.name in ("step_size", "total", "warmup")
     step = 1.0 if integer else float(f"{(hp.high - hp.low) / 200:.1g}")
     return container.slider(label, min_value=float(hp.low), max_value=float(hp.high), step=step,
-                            key=setting.key, format="%.0f" if integer else "%.3g")
+                            key=S.key(setting.key), format="%.0f" if integer else "%.3g")
 
 
 # --- optimizers ----------------------------------------------------------------------------------
@@ -84,10 +84,10 @@ def optimizer_panel(name: str, settings: list[Setting], container=st) -> tuple:
     hp = {h.name: hparam_widget(by_key[f"{name}.{h.name}"], h, container=container) for h in opt.hparams}
     conv_key = f"{name}.convention"
     if conv_key in by_key:
-        container.radio("convention", opt.conventions, key=conv_key, horizontal=True,
+        container.radio("convention", opt.conventions, key=S.key(conv_key), horizontal=True,
                         format_func=lambda c: "course" if c == "course" else "PyTorch / optax",
                         help="The course's formula, or the other common convention of the same rule.")
-        opt = opt.with_options(convention=st.session_state[conv_key])
+        opt = opt.with_options(convention=S[conv_key])
     return opt, hp
 
 
@@ -105,7 +105,7 @@ def schedule_settings(prefix: str = "sched") -> list[Setting]:
 def schedule_panel(settings: list[Setting], prefix: str = "sched", container=st) -> tuple[str, dict]:
     """A schedule picker with its formula and its parameters' sliders; returns (name, params)."""
     by_key = {s.key: s for s in settings}
-    name = container.selectbox("learning-rate schedule", tuple(SCHEDULES), key=prefix,
+    name = container.selectbox("learning-rate schedule", tuple(SCHEDULES), key=S.key(prefix),
                                format_func=lambda n: SCHEDULES[n].label)
     sched = SCHEDULES[name]
     container.latex(sched.latex)
