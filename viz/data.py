@@ -506,9 +506,10 @@ def first_below(run: BatchRun, l_star: float, target: float) -> int | None:
     return int(run.loss_steps[hit[0]]) if len(hit) else None
 
 
-def _sig(x, digits: int = 3):
-    """A number rounded to ``digits`` significant digits for a table (None stays None)."""
-    return None if x is None or not np.isfinite(x) else float(f"{x:.{digits}g}")
+def _sig(x, digits: int = 3) -> float:
+    """A number rounded to ``digits`` significant digits for a table; NaN (a missing value) for
+    None or a non-finite value."""
+    return np.nan if x is None or not np.isfinite(x) else float(f"{x:.{digits}g}")
 
 
 def summary_table(runs: list[BatchRun], l_star: float, tol: float) -> pd.DataFrame:
@@ -522,9 +523,9 @@ def summary_table(runs: list[BatchRun], l_star: float, tol: float) -> pd.DataFra
         rows.append({
             "run": r.label, "examples per update": r.batch, "updates per epoch": r.n_batches, "updates": r.steps,
             "time (ms)": _sig(r.seconds * 1e3), "updates per second": _sig(r.steps / r.seconds if r.seconds else None),
-            "final L − L*": _sig(float(gap[-1])) if r.end == r.steps else None,
-            "epochs to target": None if k is None else _sig(k / r.n_batches),
-            "ms to target": None if k is None else _sig(k * per_update * 1e3),
+            "final L − L*": _sig(float(gap[-1]) if r.end == r.steps else None),
+            "epochs to target": _sig(None if k is None else k / r.n_batches),
+            "ms to target": _sig(None if k is None else k * per_update * 1e3),
             "outcome": r.note or ("reached the target" if k is not None else "not within the target"),
         })
     return pd.DataFrame(rows)

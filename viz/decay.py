@@ -15,6 +15,7 @@ from optim.presets_decay import settled_loss
 from optim.schedules import SCHEDULES
 from viz.race import RunView, loss_figure
 from viz.style import LOG_AXIS, Style, base_layout
+from viz.tables import counts
 
 # Okabe–Ito: the constant rate in vermillion (the baseline the decays are compared with).
 SCHEDULE_COLORS = {
@@ -111,6 +112,10 @@ def decay_loss_figure(runs: list[ScheduleRun], min_value: float | None, minima, 
     return fig
 
 
+REALS = ("final α", "final f − f*", "mean f − f*, last 10 %")
+COUNTS = ("steps to tolerance", "diverged at")
+
+
 def decay_table(records: Mapping[str, Mapping[str, Any]], f_star: float, tol: float) -> pd.DataFrame:
     """One row per schedule: the rate it ended with, the final loss, the mean loss over the last
     10 % of the steps (where it settled, or keeps bouncing), steps to f − f* ≤ tol, divergence."""
@@ -127,4 +132,5 @@ def decay_table(records: Mapping[str, Mapping[str, Any]], f_star: float, tol: fl
             "steps to tolerance": steps_to_tolerance(gap[: last + 1], tol),
             "diverged at": div,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["schedule", *REALS, *COUNTS])
+    return table.astype({c: np.float64 for c in REALS}).assign(**{c: counts(table[c]) for c in COUNTS})

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from optim.search import Axis, SearchComparison, Sweep
 from viz.style import LOG_AXIS, Style, base_layout, color_of
+from viz.tables import counts
 
 SYMBOLS = {"lr": "α", "beta": "β", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ", "clip": "c"}
 DIVERGED = "#9a9a9a"
@@ -265,4 +266,4 @@ def sweep_table(sw: Sweep) -> pd.DataFrame:
     """One row per cell: the two hyperparameters, the final loss, diverged, steps to tolerance."""
     vx, vy = np.meshgrid(sw.xs, sw.ys)
     return pd.DataFrame({sw.hp_x: vx.ravel(), sw.hp_y: vy.ravel(), "final loss": sw.final.ravel(),
-                         "diverged": sw.diverged.ravel(), "steps to tolerance": sw.steps_to_tol.ravel()})
+                         "diverged": sw.diverged.ravel(), "steps to tolerance": counts(sw.steps_to_tol.ravel())})
