@@ -6,10 +6,19 @@ first session after a start in its older multipage mode, which runs a page witho
 import streamlit as st
 
 from optim import compile_cache
-from ui import nav, state
+from ui import nav, state, warmup
 from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
 compile_cache.enable()
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up():
+    """Once per server process: compile the lesson path's programs in the background."""
+    return warmup.start()
+
+
+_warm_up()
 raw = st.query_params.get(PRESENT.key, "0")
 present = raw.lower() in ("1", "true", "yes", "on")
 st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide",
