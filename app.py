@@ -6,7 +6,7 @@ first session after a start in its older multipage mode, which runs a page witho
 import streamlit as st
 
 from optim import compile_cache
-from ui import nav, state, warmup
+from ui import keys, nav, state, warmup
 from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
 compile_cache.enable()
@@ -30,4 +30,6 @@ st.sidebar.toggle("Presentation mode", key=PRESENT.key,
                   help="Larger fonts, lines and markers and a projector-friendly layout; the link keeps it on.")
 if st.session_state[PRESENT.key]:
     st.markdown(presentation_css(), unsafe_allow_html=True)
+st.sidebar.caption(keys.HELP)
+keys.shortcuts()
 page.run()
