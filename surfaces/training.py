@@ -10,6 +10,7 @@ reproduces ``train`` (same key: same mini-batches, same updates); once ``train``
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from functools import partial
 from typing import Any, Mapping, NamedTuple
 
@@ -103,25 +104,40 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-_FIT_STATIC = ("opt", "sched", "activation", "loss", "snaps")
+_FIT_STATIC = ("opt", "sched", "activation", "loss")
+# Epochs are a traced count inside a fixed-length loop (the epochs past it are skipped by a
+# cond and cost nothing): moving the epochs slider does not compile a new program.
+EPOCH_BUCKETS = (500,)
+
+
+def epoch_bucket(epochs: int) -> int:
+    """The loop length a run of ``epochs`` epochs is compiled for."""
+    return next((b for b in EPOCH_BUCKETS if b >= epochs), int(epochs))
 
 
 @partial(jax.jit, static_argnames=("m", "batch_size", "epochs"))
 def _plan(key, m, batch_size, epochs):
     """``batch_plan`` as (epochs, n_batches, b) arrays: compiled apart (its shuffles take as long
-    to compile as a whole training loop) and shared by every optimizer."""
+    to compile as a whole training loop) and shared by every optimizer.  Epoch e's batches do
+    not depend on the number of epochs planned (each epoch folds e into the key)."""
     idx, mask = batch_plan(key, m, batch_size, epochs)
     return idx.reshape(epochs, -1, idx.shape[1]), mask.reshape(epochs, -1, idx.shape[1])
 
 
+def _slots(epochs: int, bucket: int, n: int) -> np.ndarray:
+    """Per epoch 0 … bucket, the index of its snapshot among ``snapshot_epochs(epochs, n)``, or −1."""
+    slot = np.full(bucket + 1, -1, np.int32)
+    snaps = snapshot_epochs(epochs, n)
+    slot[list(snaps)] = np.arange(len(snaps))
+    return slot
+
+
 @partial(jax.jit, static_argnames=_FIT_STATIC)
-def _fit(opt: Optimizer, sched: Schedule, activation, loss, snaps,
-         params, hp, sp, lam, idx, mask, X, y, X_test, y_test, grid):
-    m, epochs = X.shape[0], idx.shape[0]
+def _fit(opt: Optimizer, sched: Schedule, activation, loss,
+         params, hp, sp, lam, idx, mask, n_epochs, slot, X, y, X_test, y_test, grid):
+    m, n_snaps = X.shape[0], MAX_SNAPSHOTS + 1
     spec = N.get_loss(loss)
     X_eval, y_eval = jnp.concatenate([X, X_test]), jnp.concatenate([y, y_test])
-    slot = np.full(epochs + 1, -1, np.int32)
-    slot[list(snaps)] = np.arange(len(snaps))
 
     def evaluate(p):
         out = N.forward(p, X_eval, activation, None, train=False).out
@@ -147,45 +163,62 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss, snaps,
         div_t = jnp.where(alive & failed, t, div_t)
         return (p_out, st_out, t + 1, div_t), lr
 
-    def epoch(carry, batches):
+    def train_epoch(carry, batches):
         inner, snapshots, e = carry
         inner, lrs = jax.lax.scan(step, inner, batches)
-        j = jnp.asarray(slot)[e]
+        j = slot[e]
         jj = jnp.maximum(j, 0)
         snapshots = tmap(lambda s, x: s.at[jj].set(jnp.where(j >= 0, x, s[jj])), snapshots, inner[0])
         return (inner, snapshots, e + 1), (evaluate(inner[0]), lrs[0])
 
-    snapshots = tmap(lambda x: jnp.broadcast_to(x, (len(snaps),) + x.shape), params)
+    def epoch(carry, batches):
+        skip = lambda c, _: (c, (tuple(jnp.zeros((), jnp.float32) for _ in range(4)), jnp.zeros((), jnp.float32)))
+        return jax.lax.cond(carry[2] <= n_epochs, train_epoch, skip, carry, batches)
+
+    snapshots = tmap(lambda x: jnp.broadcast_to(x, (n_snaps,) + x.shape), params)
     minus1 = jnp.array(-1, jnp.int32)
     carry0 = ((params, opt.init(params), jnp.array(1, jnp.int32), minus1), snapshots, jnp.array(1, jnp.int32))
     ((_, _, _, div_t), snapshots, _), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
     evals = tmap(lambda a, b: jnp.concatenate([a[None], b]), evaluate(params), evals)
     classes = jax.vmap(lambda p: spec.predict(N.forward(p, grid, activation, None, train=False).out))(snapshots)
     div_e = jnp.where(div_t < 0, -1, (div_t - 1) // idx.shape[1] + 1)
-    return Fit(*evals, jnp.asarray(snaps), snapshots, classes.astype(jnp.int8), lrs, div_t, div_e)
+    return evals, snapshots, classes.astype(jnp.int8), lrs, div_t, div_e
 
 
 def _arguments(params, data: Data, optimizer="adam", epochs=10, batch_size=32, hp=None, key=0, activation="relu",
                loss="cross_entropy", lam=0.0, schedule="constant", schedule_params=None, convention=None,
-               snapshots=MAX_SNAPSHOTS) -> tuple[dict, dict]:
-    """The static and the traced arguments of ``_fit``, checked and converted as ``train`` does."""
+               snapshots=MAX_SNAPSHOTS) -> tuple[dict, dict, tuple[int, ...]]:
+    """The static and the traced arguments of ``_fit`` (checked and converted as ``train``
+    does), and the snapshot epochs."""
     opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
     sched = get_schedule(schedule)
     hp = {k: float(v) for k, v in full_hp(opt, hp or {}).items()}
     sp = {k: float(v) for k, v in full_schedule_params(sched, schedule_params).items()}
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be at least 1")
+    if not 1 <= snapshots <= MAX_SNAPSHOTS:
+        raise ValueError(f"between 1 and {MAX_SNAPSHOTS} snapshots, not {snapshots}")
     N.get_activation(activation)
     N.get_loss(loss)
     key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
     f32, i32 = (lambda a: jnp.asarray(a, jnp.float32)), (lambda a: jnp.asarray(a, jnp.int32))
-    idx, mask = _plan(key, len(data.y_train), int(batch_size), int(epochs))
-    static = dict(opt=opt, sched=sched, activation=activation, loss=loss,
-                  snaps=snapshot_epochs(int(epochs), snapshots))
+    bucket = epoch_bucket(int(epochs))
+    idx, mask = _plan(key, len(data.y_train), int(batch_size), bucket)
+    static = dict(opt=opt, sched=sched, activation=activation, loss=loss)
     traced = dict(params=tmap(f32, params), hp=hp, sp=sp, lam=float(lam), idx=idx, mask=mask,
+                  n_epochs=i32(epochs), slot=i32(_slots(int(epochs), bucket, snapshots)),
                   X=f32(data.X_train), y=i32(data.y_train), X_test=f32(data.X_test), y_test=i32(data.y_test),
                   grid=f32(data.grid))
-    return static, traced
+    return static, traced, snapshot_epochs(int(epochs), snapshots)
+
+
+def _result(out, epochs: int, snaps: tuple[int, ...]) -> Fit:
+    """The program's outputs cut to the run's epochs and snapshots."""
+    evals, snapshots, classes, lrs, div_t, div_e = out
+    n = len(snaps)
+    evals = [e[: epochs + 1] for e in evals]
+    return Fit(*evals, jnp.asarray(snaps, jnp.int32), tmap(lambda s: s[:n], snapshots), classes[:n], lrs[:epochs],
+               div_t, div_e)
 
 
 def fit(params, data: Data, optimizer: str | Optimizer = "adam", epochs: int = 10, batch_size: int = 32,
@@ -196,22 +229,46 @@ def fit(params, data: Data, optimizer: str | Optimizer = "adam", epochs: int = 1
     ``lax.scan``; mini-batches from ``optim.batch_plan``; J = mean loss + λ Σ‖W‖²; never raises
     on divergence), the learning rate of update t being ``schedule(t − 1, α, schedule_params)``,
     and keep the parameters at ``snapshot_epochs(epochs, snapshots)`` with the grid's classes.
-    Static: the rule, schedule, activation, loss, epochs, batch size, snapshot epochs and the
-    shapes; hyperparameters, schedule parameters, λ, key and data are traced."""
-    static, traced = _arguments(params, data, optimizer, epochs, batch_size, hp, key, activation, loss, lam,
-                                schedule, schedule_params, convention, snapshots)
-    return _fit(**static, **traced)
+    Static: the rule, schedule, activation, loss, batch size and the shapes; the number of epochs
+    (up to its bucket), the snapshot epochs, hyperparameters, schedule parameters, λ, key and
+    data are traced."""
+    static, traced, snaps = _arguments(params, data, optimizer, epochs, batch_size, hp, key, activation, loss, lam,
+                                       schedule, schedule_params, convention, snapshots)
+    return _result(_fit(**static, **traced), snaps[-1], snaps)
+
+
+_COMPILED: OrderedDict = OrderedDict()  # compiled programs by (static arguments, shapes): keyed by inputs
+_MAX_COMPILED = 64
+
+
+def _compiled(static: dict, traced: dict):
+    """``_fit`` lowered and compiled for these static arguments and traced shapes, once."""
+    leaves, tree = jax.tree.flatten(traced)
+    key = (tuple(static.items()), tree, tuple((np.shape(x), jnp.result_type(x), isinstance(x, float)) for x in leaves))
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        return _COMPILED[key]
+    program = _fit.lower(**static, **traced).compile()
+    _COMPILED[key] = program
+    while len(_COMPILED) > _MAX_COMPILED:
+        _COMPILED.popitem(last=False)
+    return program
+
+
+def compiled_programs() -> int:
+    """Programs ``timed_fit`` holds compiled (tests: a new epoch count must not add one)."""
+    return len(_COMPILED)
 
 
 def timed_fit(*args, **kwargs) -> tuple[Fit, float, float]:
-    """``fit`` and its timings: (the run, seconds to trace and compile (≈ 0 when this
+    """``fit`` and its timings: (the run, seconds to trace and compile (0 when this
     configuration's program exists), seconds of training)."""
-    static, traced = _arguments(*args, **kwargs)
+    static, traced, snaps = _arguments(*args, **kwargs)
     t0 = time.perf_counter()
-    compiled = _fit.lower(**static, **traced).compile()
+    compiled = _compiled(static, traced)
     t1 = time.perf_counter()
     out = jax.block_until_ready(compiled(**traced))
-    return out, t1 - t0, time.perf_counter() - t1
+    return _result(out, snaps[-1], snaps), t1 - t0, time.perf_counter() - t1
 
 
 def fit_cache_size() -> int:

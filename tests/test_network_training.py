@@ -73,6 +73,22 @@ def test_hyperparameters_and_lambda_do_not_recompile():
     assert np.all(np.isfinite(other.train_loss))
 
 
+def test_the_number_of_epochs_does_not_recompile_and_a_shorter_run_is_a_prefix():
+    """Epochs are a traced count in a loop of fixed length: 7 and 40 epochs share one program,
+    and the 7-epoch run is the first 7 epochs of the 40-epoch one (same mini-batches)."""
+    short = T.fit(_params(), DATA, "momentum", hp={"lr": 0.05}, key=7, **{**RUN, "epochs": 7})
+    size = T.fit_cache_size()
+    long = T.fit(_params(), DATA, "momentum", hp={"lr": 0.05}, key=7, **{**RUN, "epochs": 40})
+    assert T.fit_cache_size() == size
+    assert len(short.train_loss) == 8 and len(long.train_loss) == 41 and len(long.lr) == 40
+    np.testing.assert_allclose(short.train_loss, long.train_loss[:8], rtol=1e-6)
+    np.testing.assert_array_equal(long.snap_epochs, T.snapshot_epochs(40))
+    T.timed_fit(_params(), DATA, "momentum", 25, RUN["batch_size"], {"lr": 0.05}, 7, RUN["activation"], RUN["loss"])
+    programs = T.compiled_programs()
+    T.timed_fit(_params(), DATA, "momentum", 33, RUN["batch_size"], {"lr": 0.01}, 8, RUN["activation"], RUN["loss"])
+    assert T.compiled_programs() == programs  # the program compiled for 25 epochs serves 33
+
+
 def test_the_schedule_sets_the_learning_rate_of_every_update():
     """Step decay with γ = 0.01 every 3 epochs of updates: the per-epoch learning rate follows
     α γ^⌊t/s⌋, and once it is tiny the weights barely move."""
