@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from optim import OPTIMIZERS, run_minibatch
+from optim.runner import compile_count
 from surfaces.data import MODELS, make_model
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
@@ -67,9 +68,8 @@ PRESETS = {
 @st.cache_data(max_entries=256, show_spinner=False)
 def trajectory(kind: str, m: int, noise: float, seed: int, batch: int, epochs: int, optimizer: str,
                convention: str, hp: tuple, schedule: str, sched_params: tuple, decay_per: str) -> dict:
-    """One run, timed: the first call compiles (once per shape), the next ones are clocked (the
-    best of up to 5, at most ~0.3 s of them), so the time is that of the run, not of the compiler
-    or of another process.  The full-data loss is evaluated afterwards at up to ~1,500 updates
+    """One run, timed once (a second time when the first call compiled: the time is that of the
+    run, not of the compiler).  The full-data loss is evaluated afterwards at up to ~1,500 updates
     (at every update, SGD on 5,000 examples would cost 5,000 × 100,000 terms)."""
     model = make_model(kind, m, noise, seed)
 
@@ -79,13 +79,12 @@ def trajectory(kind: str, m: int, noise: float, seed: int, batch: int, epochs: i
                              schedule_params=dict(sched_params), decay_per=decay_per, convention=convention,
                              record=("params", "lr"), **dict(hp))
 
-    jax.block_until_ready(call())
-    times = []
-    while len(times) < 5 and sum(times) < 0.3:
-        t0 = time.perf_counter()
+    for _ in range(2):
+        programs, t0 = compile_count(), time.perf_counter()
         tr = jax.block_until_ready(call())
-        times.append(time.perf_counter() - t0)
-    seconds = min(times)
+        seconds = time.perf_counter() - t0
+        if compile_count() == programs:
+            break
     params = np.asarray(tr.params)
     steps = loss_sample_steps(len(params) - 1, n_batches(m, batch))
     return {"params": params, "lr": np.asarray(tr.lr), "seconds": seconds, "diverged_at": tr.diverged_at,
