@@ -6,7 +6,7 @@ first session after a start in its older multipage mode, which runs a page witho
 import streamlit as st
 
 from optim import compile_cache
-from ui import keys, nav, state, warmup
+from ui import keys, memory, nav, state, warmup
 from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
 compile_cache.enable()
@@ -19,6 +19,7 @@ def _warm_up():
 
 
 _warm_up()
+memory.bound()
 raw = st.query_params.get(PRESENT.key, "0")
 present = raw.lower() in ("1", "true", "yes", "on")
 st.set_page_config(page_title="Descent Lab", page_icon="⛰️", layout="wide",

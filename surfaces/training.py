@@ -238,7 +238,7 @@ def fit(params, data: Data, optimizer: str | Optimizer = "adam", epochs: int = 1
 
 
 _COMPILED: OrderedDict = OrderedDict()  # compiled programs by (static arguments, shapes): keyed by inputs
-_MAX_COMPILED = 64
+_MAX_COMPILED = 32
 
 
 def _compiled(static: dict, traced: dict):
@@ -253,6 +253,11 @@ def _compiled(static: dict, traced: dict):
     while len(_COMPILED) > _MAX_COMPILED:
         _COMPILED.popitem(last=False)
     return program
+
+
+def clear_compiled() -> None:
+    """Forget the compiled programs (the memory bound drops them; they reload from disk)."""
+    _COMPILED.clear()
 
 
 def compiled_programs() -> int:

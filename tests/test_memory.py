@@ -1,0 +1,30 @@
+"""The memory bound drops compiled programs past its limit, and only then."""
+
+import numpy as np
+
+from surfaces import network as N
+from surfaces import training as T
+from ui import memory
+
+
+def _one_program():
+    data = T.make_data("moons", 40, 0.2, 0, 2, 0.25)
+    T.timed_fit(N.init_mlp(0, N.mlp_sizes(1, 4, 2, 1), "xavier"), data, "gd", 3, 8, {"lr": 0.1}, 0, "tanh",
+                "cross_entropy")
+
+
+def test_rss_is_measured():
+    assert 10 < memory.rss_mb() < 1e6
+
+
+def test_below_the_limit_nothing_is_dropped():
+    _one_program()
+    n = T.compiled_programs()
+    assert n >= 1 and memory.bound(limit_mb=np.inf) is False and T.compiled_programs() == n
+
+
+def test_past_the_limit_the_compiled_programs_go():
+    _one_program()
+    assert memory.bound(limit_mb=1.0) is True and T.compiled_programs() == 0
+    _one_program()  # and the next run compiles (or loads) its program again
+    assert T.compiled_programs() == 1

@@ -1,0 +1,44 @@
+"""A bound on the server's memory.  Its bulk is compiled JAX programs (~20 MB each: a network
+page session that tries many shapes holds dozens); past the limit they are all dropped, and the
+next run that needs one loads it again from the persistent compilation cache (~0.2 s).
+The page caches (st.cache_data) are bounded by their entry counts."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+
+import jax
+
+from surfaces import training
+
+LIMIT_MB = float(os.environ.get("DESCENT_LAB_MEMORY_MB", "900"))
+
+
+def rss_mb() -> float:
+    """The resident memory of this process, in MB (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _trim() -> None:
+    """Give freed heap pages back to the system (glibc keeps them otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def bound(limit_mb: float = LIMIT_MB) -> bool:
+    """Drop the compiled programs when the process holds more than ``limit_mb``; True if it did."""
+    if rss_mb() < limit_mb:
+        return False
+    training.clear_compiled()
+    jax.clear_caches()
+    gc.collect()
+    _trim()
+    return True
