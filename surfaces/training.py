@@ -154,7 +154,7 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
 
         g = jax.grad(obj)(p)
         lr = sched(t - 1, hp["lr"], sp)  # t − 1 updates made before this one
-        p_new, st_new = opt.step(jax.grad(obj), p, st, {**hp, "lr": lr})
+        p_new, st_new = opt.step(N.reusing(g, p, jax.grad(obj)), p, st, {**hp, "lr": lr})
         alive = div_t < 0
         failed = ~(_all_finite(g) & _all_finite(p_new))
         take = alive & ~failed
