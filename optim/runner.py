@@ -91,6 +91,13 @@ class Plain:
         return self.loss_fn(params)
 
 
+def reusing(g, params, grad_fn: Callable) -> Callable:
+    """``grad_fn``, answering ``g`` when asked at ``params`` itself (the same traced object): a
+    rule's gradient at W is not computed a second time in the compiled program (half the
+    program, about half the compile time); Nesterov's look-ahead point still gets its own."""
+    return lambda q: g if q is params else grad_fn(q)
+
+
 def batch_plan(key, m: int, batch_size: int, epochs: int):
     """The course's ``random_mini_batches`` for every epoch: shuffle (a new permutation per
     epoch), then partition into ⌈m / batch_size⌉ mini-batches, the last one smaller.
@@ -187,7 +194,7 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
         lr_t = sched.fn(t, hp["lr"], sp)
         grad_fn = partial(problem.grad, data=data, batch=batch)
         g = grad_fn(p)
-        p_new, st_new = opt.step(grad_fn, p, st, {**hp, "lr": lr_t})
+        p_new, st_new = opt.step(reusing(g, p, grad_fn), p, st, {**hp, "lr": lr_t})
         alive = div < 0
         ok = _all_finite(p_new)
         take = alive & ok

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optim.rules import CLIPS, Optimizer, clip_by_global_norm, clip_by_value, full_hp, get_optimizer, global_norm
-from optim.runner import batch_plan
+from optim.runner import batch_plan, reusing
 
 tmap = jax.tree.map
 
@@ -655,13 +655,6 @@ def _layer_finite(tree) -> jax.Array:
     """Per layer: all of its gradients or parameters are finite."""
     return jnp.stack([jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(layer)]))
                       for layer in tree])
-
-
-def reusing(g, params, grad_fn):
-    """``grad_fn``, answering ``g`` when asked at ``params`` itself (the same traced object): a
-    rule's gradient at W is not computed twice in the compiled program (half the program, half
-    the compile time); Nesterov's look-ahead point still gets its own."""
-    return lambda q: g if q is params else grad_fn(q)
 
 
 def _select(pred, a, b):

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optim.rules import Optimizer, full_hp, get_optimizer
-from optim.runner import batch_plan
+from optim.runner import batch_plan, reusing
 from optim.schedules import Schedule, full_schedule_params, get_schedule
 from surfaces import network as N
 
@@ -154,7 +154,7 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
 
         g = jax.grad(obj)(p)
         lr = sched(t - 1, hp["lr"], sp)  # t − 1 updates made before this one
-        p_new, st_new = opt.step(N.reusing(g, p, jax.grad(obj)), p, st, {**hp, "lr": lr})
+        p_new, st_new = opt.step(reusing(g, p, jax.grad(obj)), p, st, {**hp, "lr": lr})
         alive = div_t < 0
         failed = ~(_all_finite(g) & _all_finite(p_new))
         take = alive & ~failed
