@@ -12,6 +12,7 @@ from optim import OPTIMIZERS
 from optim.rules import CLIPS
 from surfaces import network as N
 from ui import state
+from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
 from ui.state import S, Setting
@@ -203,10 +204,11 @@ if not v["cmp"]:
 bucket = next(b for b in EPOCH_BUCKETS if b >= cfg.epochs)
 key = replace(cfg, label="", claim="", ratio_range=(0.0, math.inf), norm_range=(0.0, math.inf), epochs=bucket)
 runs, rows = [], []
-for i, (label, bn, clip) in enumerate(variants):
-    with st.spinner(f"Training {label} ({i + 1}/{len(variants)}; a new configuration compiles first)…",
-                    show_time=True):
-        rec = training(replace(key, batchnorm=bn, clip=clip), opt.convention, tuple(sorted(hp.items())))
+with st.spinner(f"Training {len(variants)} variant{'s' * (len(variants) > 1)} (a new configuration compiles "
+                "first)…", show_time=True):
+    recs = in_parallel(training, [(replace(key, batchnorm=bn, clip=clip), opt.convention, tuple(sorted(hp.items())))
+                                  for _, bn, clip in variants])
+for (label, bn, clip), rec in zip(variants, recs):
     n = cfg.epochs * rec["per_epoch"]
     div = rec["diverged"] if rec["diverged"] and rec["diverged"][0] <= n else None
     runs.append(V.RunTrace(label, rec["step"][:n], rec["loss"][:n], rec["grad_norms"][:n], rec["weight_norms"][:n],

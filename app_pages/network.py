@@ -7,6 +7,7 @@ from optim import OPTIMIZERS
 from surfaces import network as N
 from surfaces.training import as_record, default_init, make_data, timed_fit
 from ui import state
+from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
 from ui.state import S, Setting
@@ -187,16 +188,13 @@ compare = bool(S.compare) and lam > 0
 if compare:
     first = OPTIMIZERS[chosen[0]].label
     jobs += [(chosen[0], f"{first}, λ = 0", 0.0, LAMBDA0_COLOR), (chosen[0], f"{first}, λ = {lam:g}", lam, None)]
-bar = st.progress(0.0, text="Training…")
-runs = []
-for i, (name, label, run_lam, color) in enumerate(jobs):
-    bar.progress(i / len(jobs), text=f"Training {label} ({i + 1} of {len(jobs)}): the first run of a new shape "
-                 "or optimizer compiles for a few seconds…")
-    opt, hp = configs[name]
-    rec = train_run(data_key, sizes, act, loss, run_lam, name, opt.convention, tuple(sorted(hp.items())), batch,
-                    epochs, *sched_key, int(S.seed))
-    runs.append(NetRun(name, label, rec, chosen.index(name), run_lam, color))
-bar.empty()
+with st.spinner(f"Training {len(jobs)} run{'s' * (len(jobs) > 1)}: the first run of a new shape or optimizer "
+                "compiles for a few seconds…", show_time=True):
+    recs = in_parallel(train_run, [(data_key, sizes, act, loss, run_lam, name, configs[name][0].convention,
+                                    tuple(sorted(configs[name][1].items())), batch, epochs, *sched_key, int(S.seed))
+                                   for name, _, run_lam, _ in jobs])
+runs = [NetRun(name, label, rec, chosen.index(name), run_lam, color)
+        for (name, label, run_lam, color), rec in zip(jobs, recs)]
 main, lesson = runs[: len(chosen)], runs[len(chosen):]
 
 sty = style()

@@ -3,8 +3,14 @@ the same configuration on any page, for any user, is computed once."""
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from optim import run
 from surfaces import SURFACES, Surface, parse_formula
@@ -51,3 +57,20 @@ def trajectory(name: str, formula: str, domain: tuple, optimizer: str, conventio
            "grads": np.asarray(tr.grads)[:steps], "lr": np.asarray(tr.lr)[:steps], "diverged_at": div}
     out.update({f"state.{k}": np.asarray(v)[:n] for k, v in tr.state._asdict().items()})
     return out
+
+
+def in_parallel(fn: Callable, calls: list[tuple]) -> list:
+    """``[fn(*args) for args in calls]``, computed in threads: XLA compiles with the GIL released,
+    so the new programs of a page (one per optimizer or variant) compile side by side on the
+    cores.  Cached calls return at once; results come in the order of ``calls``."""
+    if len(calls) <= 1:
+        return [fn(*args) for args in calls]
+    ctx = get_script_run_ctx()
+
+    def call(args):
+        if ctx is not None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        return fn(*args)
+
+    with ThreadPoolExecutor(max_workers=min(len(calls), os.cpu_count() or 2)) as pool:
+        return list(pool.map(call, calls))
