@@ -196,6 +196,17 @@ def test_frames_carry_only_what_moves(small):
     assert [fr.name for fr in fig.frames] == [s.args[0][0] for s in slider.steps]
 
 
+def test_the_loss_has_a_colour_bar_under_its_panel(small):
+    model, uri, runs = small
+    fig = data_race_figure(model, uri, runs, runs[1], pseudo_code(16, 100, 5, update_lines("gd")), Style())
+    (bar,) = [t for t in fig.data if t.marker is not None and t.marker.showscale]
+    cb = bar.marker.colorbar
+    lo, hi = fig.layout.xaxis.domain
+    assert cb.orientation == "h" and lo < cb.x < hi and cb.title.text == "L"  # under the loss, not the data
+    assert cb.y < 0 and (bar.marker.cmin, bar.marker.cmax) == (uri.scale.lo, uri.scale.hi)
+    assert fig.layout.sliders[0].pad.t > fig.layout.updatemenus[0].pad.t
+
+
 def test_heads_fits_and_mini_batch_follow_the_runs(small):
     model, uri, runs = small
     code = pseudo_code(16, 100, 5, update_lines("gd"))

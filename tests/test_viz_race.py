@@ -1,15 +1,20 @@
 """The race figure builders, without Streamlit: frames, traces, sizes, finiteness, colours."""
 
+import base64
+import io
+import pickle
+
 import numpy as np
 import pytest
-from helpers import assert_finite_json, fig_json
+from helpers import ONE_MB, assert_finite_json, fig_json
+from PIL import Image
 
 from optim import OPTIMIZERS, run
 from optim.metrics import outcome
 from surfaces import SURFACES
 from viz.race import RunView, frame_steps, loss_figure, race_figure, step_figure
 from viz.style import OPTIMIZER_COLORS, Style, color_of
-from viz.surface import make_grid, surface_3d_figure, surface_image
+from viz.surface import _hex_to_rgb, band_colorscale, make_grid, picture_shape, surface_3d_figure, surface_image
 
 SIX = ["gd", "momentum", "nesterov", "rmsprop", "adam", "nadam"]
 
@@ -138,3 +143,50 @@ def test_outcome_reports_divergence_and_tolerance():
     o = outcome(np.asarray(tr.params), np.asarray(tr.loss), tr.diverged_at, s.domain, 1e-3)
     assert o.diverged_at == tr.diverged_at and f"diverged at step {tr.diverged_at}" in o.verdict
     assert o.left_domain_at is not None and o.left_domain_at < tr.diverged_at
+
+
+# --- the surface picture and its colour bar ----------------------------------------------------------
+
+
+def _png(uri: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
+def test_surface_picture_is_drawn_at_screen_size_with_smooth_level_lines():
+    s = SURFACES["rosenbrock"]
+    uri = surface_image(make_grid(s.f, s.domain, 120), s.log_levels, pixels=700)
+    img = _png(uri)
+    assert img.size[::-1] == picture_shape(s.domain, 700) and max(img.size) == 700  # not the 120 × 120 grid
+    colors = {c for _, c in img.convert("RGB").getcolors(1 << 16)}
+    bands = {tuple(int(x) for x in np.round(_hex_to_rgb(c))) for _, c in band_colorscale(22)}
+    assert bands <= colors  # each band's flat colour is in the picture
+    assert len(colors - bands) >= 22 * 3, "the level lines should shade into the bands (anti-aliased)"
+
+
+def test_surface_picture_keeps_its_colour_scale_through_a_cache():
+    s = SURFACES["bowl"]
+    grid = make_grid(s.f, s.domain, 60)
+    uri = surface_image(grid, False)
+    back = pickle.loads(pickle.dumps(uri))  # what st.cache_data does with it
+    assert back == uri and back.scale == uri.scale
+    assert uri.scale.lo == pytest.approx(np.nanmin(grid.z)) and not uri.scale.log
+
+
+def test_race_has_a_colour_bar_of_the_pictures_bands_and_still_moves_only_the_heads(rosen):
+    s, uri, runs = rosen
+    fig = race_figure(uri, s.domain, s.minima, s.start, runs, Style())
+    bars = [t for t in fig.data if t.marker is not None and t.marker.showscale]
+    assert len(bars) == 1
+    marker = bars[0].marker
+    assert (marker.cmin, marker.cmax) == (uri.scale.lo, uri.scale.hi)
+    assert [list(stop) for stop in marker.colorscale] == band_colorscale(uri.scale.n_levels)
+    assert uri.scale.log and "10<sup>" in "".join(marker.colorbar.ticktext)  # f − min f in powers of ten
+    assert fig.data[fig.frames[0].traces[0]].name == "heads"
+    assert race_figure(str(uri), s.domain, s.minima, s.start, runs, Style()).data[0].name != "colour scale"
+
+
+def test_the_busiest_picture_and_six_runs_stay_under_one_megabyte():
+    s = SURFACES["rastrigin"]  # the most level lines of every surface: the largest picture
+    uri = surface_image(make_grid(s.f, s.domain, 300), s.log_levels)
+    runs = _runs(s, SIX, 500)
+    assert len(fig_json(race_figure(uri, s.domain, s.minima, s.start, runs, Style()))) < ONE_MB

@@ -1,6 +1,7 @@
 """Every figure builder of viz/, readable everywhere: log axes written in powers of ten with no
-bare minor digits.  One figure per builder, from the inputs the other viz tests use; a builder
-added to viz/ without an entry here fails ``test_every_builder_is_checked``."""
+bare minor digits, every text at the style's size, Play controls that never cover the slider.
+One figure per builder, from the inputs the other viz tests use; a builder added to viz/
+without an entry here fails ``test_every_builder_is_checked``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from surfaces import SURFACES
 from surfaces import network as N
 from surfaces.data import make_model
 from viz import data, decay, gradients, network, race, surface, tuning
-from viz.style import Style
+from viz.style import PRESENTATION_MAX_HEIGHT, Style, button_height
 
 MODULES = (data, decay, gradients, network, race, surface, tuning)
 STYLES = {"normal": Style(), "presentation": Style(presentation=True)}
@@ -127,3 +128,49 @@ def test_the_log_axis_check_can_fail(inputs):
                 if any(a.get("type") == "log" for _, a in axes_of(layout_of(BUILDERS[name](inputs, Style()))))}
     assert {"loss_figure", "loss_curves_figure", "schedule_figure", "curves_figure", "scalar_figure",
             "training_figure", "best_so_far_figure"} <= with_log
+
+
+@pytest.mark.parametrize("style", STYLES.values(), ids=STYLES.keys())
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_text_takes_the_styles_font_size(inputs, name, style):
+    """Streamlit's theme writes ticks, legends and titles at its own small sizes unless the
+    figure sets them: on a projector they would not grow."""
+    layout = layout_of(BUILDERS[name](inputs, style))
+    size = style.font_size
+    assert layout["font"]["size"] == size and layout["legend"]["font"]["size"] == size
+    for key, axis in axes_of(layout):
+        if key.startswith("scene"):
+            continue
+        assert axis.get("tickfont", {}).get("size") == size, f"{name}: {key} ticks"
+    for note in layout.get("annotations", []):
+        if name == "boundary_figure":  # its panel titles shrink to their panel's width
+            assert 0.5 * size <= note["font"]["size"] <= size
+        else:
+            assert note["font"]["size"] == size, f"{name}: annotation {note.get('text')!r}"
+
+
+ANIMATED = ("race_figure", "data_race_figure", "boundary_figure", "training_figure")
+
+
+@pytest.mark.parametrize("style", STYLES.values(), ids=STYLES.keys())
+@pytest.mark.parametrize("name", ANIMATED)
+def test_play_buttons_sit_above_the_slider_never_beside_it(inputs, name, style):
+    """Buttons and slider in two rows, the slider across the whole width: at 390 pixels, or
+    with enlarged buttons, nothing can cover the slider or its current value."""
+    layout = layout_of(BUILDERS[name](inputs, style))
+    menu, slider = layout["updatemenus"][0], layout["sliders"][0]
+    assert menu["yanchor"] == slider["yanchor"] == "top" and menu["y"] == slider["y"] == 0
+    assert slider["x"] == 0 and slider["len"] == 1
+    assert slider["pad"]["t"] >= menu["pad"]["t"] + button_height(style), "the slider starts inside the buttons' row"
+    current = slider["currentvalue"]
+    assert current["font"]["size"] == style.font_size and current["xanchor"] == "left"
+    assert current["suffix"].endswith(slider["steps"][-1]["label"])  # "step 40 of 300": where, and how far
+    room = slider["pad"]["t"] + current["font"]["size"] * 1.3 + current.get("offset", 10) + 20
+    assert layout["margin"]["b"] >= room, "the slider is pushed out of the figure"
+
+
+def test_the_main_figure_fits_a_projector_and_others_grow(inputs):
+    big = Style(presentation=True)
+    assert layout_of(BUILDERS["race_figure"](inputs, big))["height"] <= PRESENTATION_MAX_HEIGHT
+    small, large = (layout_of(BUILDERS["loss_figure"](inputs, s))["height"] for s in (Style(), big))
+    assert large > small

@@ -24,8 +24,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.race import _clean, _comet
-from viz.style import LOG_AXIS, Style, base_layout
-from viz.surface import Grid, add_surface_image, minima_trace
+from viz.style import LOG_AXIS, Style, base_layout, controls_margin, controls_offset, play_controls
+from viz.surface import Grid, add_surface_image, colorbar_trace, minima_trace
 from viz.tables import trajectories_table
 
 BATCH_CHOICES = ("1", "16", "32", "64", "128", "m")
@@ -33,6 +33,7 @@ BATCH_CHOICES = ("1", "16", "32", "64", "128", "m")
 # sizes most often shown together (1, 16, 32, m) are the farthest apart.
 BATCH_COLORS = {"1": "#D55E00", "16": "#CC79A7", "32": "#009E73", "64": "#E69F00", "128": "#56B4E9",
                 "m": "#0072B2"}
+BAR_LINES = 2.2  # the height of a horizontal colour bar and its labels, in lines of text
 MAX_PATH_POINTS = 2000  # drawn points of a static path (a 100,000-update SGD path is drawn every k-th)
 SEPARABLE_NORM = 20.0  # a logistic "optimum" this far out means Newton ran off: no minimum
 
@@ -334,25 +335,6 @@ def _batch_points(kind, X, y, run: BatchRun | None, k: int) -> tuple[np.ndarray,
 # --- the animated figure -------------------------------------------------------------------------------
 
 
-def _controls(names: list[str], labels: list[str], prefix: str, style: Style, frame_ms: int) -> dict:
-    def go_to(target, ms):
-        return [target, {"frame": {"duration": ms, "redraw": False}, "fromcurrent": target is None,
-                         "transition": {"duration": 0}, "mode": "immediate"}]
-
-    return dict(
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left",
-                          yanchor="top", pad=dict(t=round(50 * style.scale), r=10), buttons=[
-                              dict(label="▶ Play", method="animate", args=go_to(None, frame_ms)),
-                              dict(label="▶▶ Fast", method="animate", args=go_to(None, max(frame_ms // 3, 10))),
-                              dict(label="■ Pause", method="animate", args=go_to([None], 0)),
-                              dict(label="◀◀ Restart", method="animate", args=go_to([names[0]], 0))])],
-        sliders=[dict(active=0, x=0.36, len=0.64, y=0, yanchor="top", pad=dict(t=round(35 * style.scale)),
-                      currentvalue=dict(prefix=prefix, font=dict(size=style.font_size)),
-                      steps=[dict(label=lab, method="animate", args=go_to([n], 0))
-                             for n, lab in zip(names, labels, strict=True)])],
-    )
-
-
 def _scatter(xaxis: str = "x", yaxis: str = "y", **kw) -> dict:
     return {"hoverinfo": "skip", **kw, "type": "scatter", "xaxis": xaxis, "yaxis": yaxis}
 
@@ -373,7 +355,7 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     # make_subplots only lays out the three panels; traces go in as dicts on a figure that is
     # not validated (built from known-good parts: validation costs ~0.5 s a rerun)
     grid = make_subplots(rows=2, cols=2, column_widths=[0.55, 0.45], row_heights=[0.52, 0.48],
-                         specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.07, vertical_spacing=0.13,
+                         specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.13, vertical_spacing=0.13,
                          subplot_titles=("full-batch loss and each run's path", "the data and each run's current "
                                          + ("line" if kind == "linear" else "decision boundary")))
     fig = go.Figure(layout=grid.layout.to_plotly_json(), _validate=False)
@@ -381,6 +363,14 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     pic = add_surface_image(go.Figure(_validate=False), surface_uri, model.surface.domain).layout
     fig.add_layout_image(pic.images[0])
     fig.update_layout(xaxis=pic.xaxis.to_plotly_json(), yaxis=pic.yaxis.to_plotly_json())
+    # the colour bar of the loss lies under its picture: beside it, its labels would run into the
+    # data panel's on a phone
+    left = fig.layout.xaxis.domain
+    bar = colorbar_trace(surface_uri, style, name="L", title_side="right", orientation="h", x=sum(left) / 2,
+                         xanchor="center", yanchor="top", ypad=0, len=0.7 * (left[1] - left[0]))
+    if bar is not None:
+        bar_index = len(fig.data)
+        fig.add_trace(bar)
     fig.add_trace(minima_trace([model.optimum], style))
     start = model.surface.start
     fig.add_trace(_scatter(x=[float(start[0])], y=[float(start[1])], mode="markers", name="start",
@@ -447,14 +437,18 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     frames = [go.Frame(dict(name=f"{e:.4f}", traces=moving, data=first if i == 0 else moving_data(i)),
                        _validate=False) for i, e in enumerate(frames_e)]
     fig.frames = frames
-    fig.update_layout(**_controls([f.name for f in frames], [f"{e:.2f}" for e in frames_e], "epoch ", style,
-                                  frame_ms))
+    below = 2 + (BAR_LINES if bar is not None else 0)  # tick labels, axis title, colour bar
+    fig.update_layout(**play_controls([f.name for f in frames], [f"{e:.2f}" for e in frames_e], style, "epoch ",
+                                      frame_ms, lines_below=below))
     names = [n.replace("_1", "₁").replace("_2", "₂") for n in model.param_names]
     fig.update_layout(xaxis_title_text=names[0], yaxis_title_text=names[1],
                       xaxis2=dict(range=list(box[0]), title_text="x" if kind == "linear" else "x₁", showgrid=True),
                       yaxis2=dict(range=list(box[1]), title_text="y" if kind == "linear" else "x₂", showgrid=True))
-    base_layout(fig, style, height=700)
-    fig.update_layout(margin=dict(t=70, b=round(100 * style.scale)), legend=dict(y=1.06))
+    bottom = controls_margin(style, lines_below=below)
+    base_layout(fig, style, height=600 + bottom)  # the panels keep their size whatever the controls take
+    fig.update_layout(margin=dict(t=70, b=bottom), legend=dict(y=1.06))
+    if bar is not None:  # under the axis title, in the plot's height fraction: that height is known now
+        fig.data[bar_index].marker.colorbar.y = -controls_offset(style, 2) / (fig.layout.height - 70 - bottom)
     return fig
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from viz.race import frame_steps
-from viz.style import LOG_AXIS, VIRIDIS, Style, base_layout
+from viz.style import LOG_AXIS, VIRIDIS, Style, base_layout, controls_margin, play_controls
 
 # Activations whose values have known bounds: their histograms use those bounds.
 BOUNDED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
@@ -268,30 +268,6 @@ def subplot_grid(rows: int, cols: int, row_heights=None, hspace: float = 0.04, v
     return layout
 
 
-def _play(ms: int) -> list:
-    return [None, {"frame": {"duration": ms, "redraw": False}, "fromcurrent": True,
-                   "transition": {"duration": 0}, "mode": "immediate"}]
-
-
-def _jump(name) -> list:
-    return [[name], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}]
-
-
-def animation_controls(names: list[str], style: Style, prefix: str, frame_ms: int) -> dict:
-    """Play / Pause / Restart buttons and a slider over the frames ``names``."""
-    return dict(
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left",
-                          yanchor="top", pad=dict(t=65, r=10), buttons=[
-                              dict(label="▶ Play", method="animate", args=_play(frame_ms)),
-                              dict(label="■ Pause", method="animate", args=_jump(None)),
-                              dict(label="◀◀ Restart", method="animate", args=_jump(names[0]))])],
-        # 60 tick labels would overlap: the slider's own labels are hidden, the current value shows
-        sliders=[dict(active=0, x=0.25, len=0.75, y=0, yanchor="top", pad=dict(t=50), ticklen=3,
-                      font=dict(color="rgba(0,0,0,0)"),
-                      currentvalue=dict(prefix=prefix, font=dict(size=style.font_size, color=style.ink)),
-                      steps=[dict(label=nm, method="animate", args=_jump(nm)) for nm in names])])
-
-
 def training_figure(runs: list[RunTrace], style: Style, max_frames: int = 60, frame_ms: int = 90,
                     height: int = 780, max_curve: int = 1500) -> go.Figure:
     """One column per run: ‖∂J/∂W_l‖ and ‖W_l‖ against the layer l, moving over the recorded
@@ -372,10 +348,11 @@ def training_figure(runs: list[RunTrace], style: Style, max_frames: int = 60, fr
                            y=[float(f"{loss[kk]:.4g}") if np.isfinite(loss[kk]) else None])]
         frames.append(dict(name=str(int(runs[0].step[min(int(k), len(runs[0].step) - 1)])), traces=moving,
                            data=fdata))
-    layout |= animation_controls([f["name"] for f in frames], style, "update t = ", frame_ms)
+    names = [f["name"] for f in frames]
+    layout |= play_controls(names, names, style, "update t = ", frame_ms, fast=False, lines_below=2)
     fig = go.Figure(dict(data=data, layout=layout, frames=frames), _validate=False)
     base_layout(fig, style, height=height)
-    fig.update_layout(margin=dict(t=90, b=140), legend=dict(y=1.09))
+    fig.update_layout(margin=dict(t=90, b=controls_margin(style, lines_below=2)), legend=dict(y=1.09))
     return fig
 
 

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from surfaces import network as N
 from surfaces.training import Data
-from viz.style import LOG_AXIS, Style, base_layout, color_of
+from viz.style import LOG_AXIS, Style, base_layout, color_of, controls_margin, play_controls
 
 FIGURE_BUDGET = 8.5e5  # JSON bytes of an animated figure (the page's limit is 1 MB)
 MARGIN = np.linspace(-3.0, 3.0, 241, dtype=np.float32)
@@ -191,24 +191,6 @@ def class_rows(classes, g: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _controls(names: list[str], labels: list[str], style: Style, frame_ms: int) -> dict:
-    def go_to(target, ms):
-        return [target, {"frame": {"duration": ms, "redraw": False}, "fromcurrent": target is None,
-                         "transition": {"duration": 0}, "mode": "immediate"}]
-
-    return dict(
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left",
-                          yanchor="top", pad=dict(t=40, r=10), buttons=[
-                              dict(label="▶ Play", method="animate", args=go_to(None, frame_ms)),
-                              dict(label="■ Pause", method="animate", args=go_to([None], 0)),
-                              dict(label="◀◀ Restart", method="animate", args=go_to([names[0]], 0))])],
-        sliders=[dict(active=len(names) - 1, x=0.25, len=0.75, y=0, yanchor="top", pad=dict(t=25),
-                      currentvalue=dict(prefix="epoch ", font=dict(size=style.font_size)),
-                      steps=[dict(label=lab, method="animate", args=go_to([n], 0))
-                             for n, lab in zip(names, labels, strict=True)])],
-    )
-
-
 def panel_columns(n: int) -> int:
     """Columns of the small multiples: full rows where possible, at most 4 (2 × 2 is 4 in a row)."""
     return n if n <= 4 else 4 if n in (7, 8) else 3
@@ -230,7 +212,8 @@ def boundary_figure(runs: list[NetRun], data: Data, style: Style, cols: int | No
     rows = math.ceil(n / cols)
     side = min(340.0, page_width / cols - 30)  # a panel's side in pixels
     spacing = 0.12 / rows
-    height = round(rows * side / (1 - spacing * (rows - 1)) + 160)  # 160: the top and bottom margins
+    top, bottom = 80, controls_margin(style, lines_below=0)  # the legend and titles; the Play controls
+    height = round(rows * side / (1 - spacing * (rows - 1)) + top + bottom)
     titles = [f"{r.label}: final test {float(r.rec['test_acc'][-1]):.0%}" + (" (diverged)" if r.note else "")
               for r in runs]
     layout = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
@@ -281,10 +264,13 @@ def boundary_figure(runs: list[NetRun], data: Data, style: Style, cols: int | No
                            _validate=False) for j in keep]
     if runs:
         names = [str(int(snaps[j])) for j in keep]
-        fig.update_layout(**_controls(names, names, style, frame_ms))
+        fig.update_layout(**play_controls(names, names, style, "epoch ", frame_ms, fast=False, active=len(names) - 1,
+                                          lines_below=0))
     base_layout(fig, style, height=height)
+    # a title no wider than its panel (a character is ~0.55 of the font size)
+    fig.update_annotations(font_size=min(style.font_size, int(side / (0.55 * max(map(len, titles), default=1)))))
     # the height, not scaled for presentation: it fixes the panels' size, hence the rows' thickness
-    fig.update_layout(height=height, margin=dict(t=80, b=80), legend=dict(y=1 + 35 / (height - 160)))
+    fig.update_layout(height=height, margin=dict(t=top, b=bottom), legend=dict(y=1 + 35 / (height - top - bottom)))
     return fig
 
 

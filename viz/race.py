@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import LOG_AXIS, Style, base_layout, color_of
-from viz.surface import add_surface_image, minima_trace
+from viz.style import LOG_AXIS, Style, base_layout, color_of, controls_margin, play_controls
+from viz.surface import add_surface_image, colorbar_trace, minima_trace
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ def race_figure(surface_uri: str, domain, minima, start, runs: list[RunView], st
     ks = frame_steps(steps, max_frames)
     fig = go.Figure(_validate=False)  # built from known-good parts: validation doubles the time
     add_surface_image(fig, surface_uri, domain)
+    bar = colorbar_trace(surface_uri, style)
+    if bar is not None:
+        fig.add_trace(bar)
     if len(minima):
         fig.add_trace(minima_trace(minima, style))
     fig.add_trace(go.Scatter(x=[float(start[0])], y=[float(start[1])], mode="markers", name="start",
@@ -102,35 +105,10 @@ def race_figure(surface_uri: str, domain, minima, start, runs: list[RunView], st
         frames.append(go.Frame(dict(name=str(int(k)), traces=[moving], data=[dict(type="scatter", x=x, y=y)]),
                                _validate=False))
     fig.frames = frames
-
-    def play(ms, current=True):
-        return [None, {"frame": {"duration": ms, "redraw": False}, "fromcurrent": current,
-                       "transition": {"duration": 0}, "mode": "immediate"}]
-
-    fig.update_layout(
-        updatemenus=[dict(
-            type="buttons", direction="left", showactive=False, x=0, y=0, xanchor="left", yanchor="top",
-            pad=dict(t=45, r=10),
-            buttons=[
-                dict(label="▶ Play", method="animate", args=play(frame_ms)),
-                dict(label="▶▶ Fast", method="animate", args=play(max(frame_ms // 3, 10))),
-                dict(label="■ Pause", method="animate",
-                     args=[[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-                                    "transition": {"duration": 0}}]),
-                dict(label="◀◀ Restart", method="animate", args=[[str(int(ks[0]))], {
-                    "frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-                    "transition": {"duration": 0}}]),
-            ])],
-        sliders=[dict(
-            active=0, x=0.32, len=0.68, y=0, yanchor="top", pad=dict(t=30),
-            currentvalue=dict(prefix="step ", font=dict(size=style.font_size)),
-            steps=[dict(label=str(int(k)), method="animate",
-                        args=[[str(int(k))], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-                                              "transition": {"duration": 0}}]) for k in ks],
-        )],
-    )
-    base_layout(fig, style, title, height=600)
-    fig.update_layout(margin=dict(b=90))
+    names = [str(int(k)) for k in ks]
+    fig.update_layout(**play_controls(names, names, style, "step ", frame_ms))
+    base_layout(fig, style, title, height=600, main=True)
+    fig.update_layout(margin=dict(b=controls_margin(style)))
     return fig
 
 

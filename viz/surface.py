@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
+from scipy import ndimage
 
-from viz.style import VIRIDIS, Style, base_layout, color_of
+from viz.style import VIRIDIS, Style, base_layout, color_of, log_ticks
 
 
 @dataclass(frozen=True)
@@ -69,33 +70,114 @@ def _colormap(t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, pos, stops[:, c]) for c in range(3)], axis=-1)
 
 
-def surface_image(grid: Grid, log: bool, n_levels: int = 22, lines: bool = True) -> str:
-    """A PNG data URI of the surface: colour bands between ``n_levels`` levels, darker level
-    lines between bands, transparent where the function is not finite.  The grid's first row
-    is the bottom of the image."""
+@dataclass(frozen=True)
+class ColorScale:
+    """What the colours of a surface image mean: ``n_levels`` bands of Viridis from ``lo`` to
+    ``hi``, in f, or in log10(f − min f) when ``log``."""
+
+    lo: float
+    hi: float
+    log: bool
+    n_levels: int
+
+
+class SurfaceImage(str):
+    """A PNG data URI, a str as figures and caches take it, that also carries its colour scale
+    (for the colour bar)."""
+
+    scale: ColorScale
+
+    def __new__(cls, uri: str, scale: ColorScale):
+        obj = super().__new__(cls, uri)
+        obj.scale = scale
+        return obj
+
+    def __reduce__(self):  # st.cache_data pickles what it returns
+        return SurfaceImage, (str(self), self.scale)
+
+
+def _level_field(grid: Grid, log: bool, n_levels: int) -> tuple[np.ndarray, np.ndarray, ColorScale]:
+    """u = the value in units of levels (0 … n_levels) on the grid, non-finite points given
+    their nearest finite neighbour's (the picture's interpolation needs a value everywhere);
+    the mask of finite points; the colour scale."""
     v = level_values(grid.z, log)
     finite = np.isfinite(v)
-    lo, hi = (np.nanmin(v), np.nanmax(v)) if finite.any() else (0.0, 1.0)
-    t = np.where(finite, (v - lo) / (hi - lo if hi > lo else 1.0), 0.0)
-    band = np.minimum((t * n_levels).astype(int), n_levels - 1)
-    rgb = _colormap((band + 0.5) / n_levels)
-    if lines:
-        edge = np.zeros(band.shape, bool)
-        edge[:, 1:] |= band[:, 1:] != band[:, :-1]
-        edge[1:, :] |= band[1:, :] != band[:-1, :]
-        rgb[edge] *= 0.55
-    alpha = np.where(finite, 255, 0)[..., None]
-    rgba = np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)[::-1]  # image rows go down
+    lo, hi = (float(np.nanmin(v)), float(np.nanmax(v))) if finite.any() else (0.0, 1.0)
+    u = np.where(finite, (v - lo) / (hi - lo if hi > lo else 1.0), 0.0) * n_levels
+    if finite.any() and not finite.all():
+        nearest = ndimage.distance_transform_edt(~finite, return_distances=False, return_indices=True)
+        u = u[tuple(nearest)]
+    return u, finite, ColorScale(lo, hi, log, n_levels)
+
+
+def picture_shape(domain, pixels: int) -> tuple[int, int]:
+    """(rows, columns) of the picture: ``pixels`` on its long side, the domain's aspect ratio
+    (kept within 1:2 … 2:1: a long thin domain is drawn stretched)."""
+    (x0, x1), (y0, y1) = domain
+    ratio = float(np.clip((x1 - x0) / (y1 - y0), 0.5, 2.0))
+    return (round(pixels / ratio), pixels) if ratio >= 1 else (pixels, round(pixels * ratio))
+
+
+def surface_image(grid: Grid, log: bool, n_levels: int = 22, pixels: int = 900, line_px: float = 1.4,
+                  shades: int = 8) -> SurfaceImage:
+    """A PNG data URI of the surface, ``pixels`` wide or high (about the figure's size on a
+    screen: the browser then draws it without stretching it into stairs): colour bands between
+    ``n_levels`` levels, anti-aliased level lines ``line_px`` wide between them, transparent
+    where the function is not finite.  The grid is interpolated (cubic) up to the picture's
+    size; the picture is a palette of bands × ``shades`` line shades (a third of the bytes of
+    true colour).  The grid's first row is the bottom of the image."""
+    u, finite, scale = _level_field(grid, log, n_levels)
+    rows, cols = picture_shape(grid.domain, pixels)
+    zoom = (rows / u.shape[0], cols / u.shape[1])
+    uu = ndimage.zoom(u, zoom, order=3, mode="nearest")
+    inside = ndimage.zoom(finite.astype(np.uint8), zoom, order=0) > 0
+    band = np.clip(np.floor(uu), 0, n_levels - 1).astype(np.int32)
+    level = np.round(uu)
+    with np.errstate(divide="ignore", invalid="ignore"):  # distance to the nearest level, in pixels
+        dist = np.abs(uu - level) / np.hypot(*np.gradient(uu))
+    ink = np.where((level >= 1) & (level <= n_levels - 1), np.clip(line_px / 2 + 0.5 - dist, 0, 1), 0)
+    index = band * shades + np.round(np.nan_to_num(ink) * (shades - 1)).astype(np.int32)
+    clear = n_levels * shades
+    index = np.where(inside, index, clear)[::-1].astype(np.uint8)  # image rows go down
+    colors = _colormap((np.arange(n_levels) + 0.5) / n_levels)
+    darker = 1 - 0.5 * np.arange(shades) / (shades - 1)
+    palette = np.concatenate([(colors[:, None, :] * darker[None, :, None]).reshape(-1, 3), [[0, 0, 0]]])
+    img = Image.fromarray(index, "P")
+    img.putpalette(np.round(palette).astype(np.uint8).ravel().tolist())
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    img.save(buf, format="PNG", optimize=True, transparency=clear)
+    return SurfaceImage("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), scale)
+
+
+def band_colorscale(n_levels: int) -> list:
+    """The picture's bands as a Plotly colour scale: each band one flat colour."""
+    colors = _colormap((np.arange(n_levels) + 0.5) / n_levels)
+    hexes = ["#%02x%02x%02x" % tuple(int(round(c)) for c in rgb) for rgb in colors]
+    return [[(i + j) / n_levels, hexes[i]] for i in range(n_levels) for j in (0, 1)]
+
+
+def colorbar_trace(uri: str, style: Style, name: str = "f", title_side: str = "top", **bar) -> dict | None:
+    """An invisible marker whose colour bar says what the surface picture's colours mean: its
+    bands, labelled in f, or in f − min f (powers of ten) on a log surface; None for a picture
+    that carries no colour scale.  ``bar``: placement (x, len, …).  A plain dict: the figures
+    it goes in are not validated."""
+    scale = getattr(uri, "scale", None)
+    if scale is None:
+        return None
+    ticks = log_ticks(scale.lo, scale.hi) if scale.log else {}
+    title = f"{name} − min {name}" if scale.log else name
+    colorbar = dict(title=dict(text=title, side=title_side), thickness=round(12 * style.scale), outlinewidth=0,
+                    tickfont=dict(size=style.font_size), **{"len": 0.75, **ticks, **bar})
+    return dict(type="scatter", x=[None], y=[None], mode="markers", name="colour scale", showlegend=False,
+                hoverinfo="skip", marker=dict(color=[scale.lo], cmin=scale.lo, cmax=scale.hi, showscale=True,
+                                              colorscale=band_colorscale(scale.n_levels), colorbar=colorbar))
 
 
 def add_surface_image(fig: go.Figure, uri: str, domain) -> go.Figure:
     """Place the surface image under the data, stretched over the domain, and fix the axes to
     the domain (equal scale when the domain is not too elongated)."""
     (x0, x1), (y0, y1) = domain
-    fig.add_layout_image(dict(source=uri, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+    fig.add_layout_image(dict(source=str(uri), xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
                               sizing="stretch", layer="below", opacity=1.0))
     fig.update_xaxes(range=[x0, x1], showgrid=False, zeroline=False, constrain="domain")
     yaxis = dict(range=[y0, y1], showgrid=False, zeroline=False, constrain="domain")

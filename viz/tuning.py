@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from optim.search import Axis, SearchComparison, Sweep
-from viz.style import LOG_AXIS, Style, base_layout, color_of
+from viz.style import LOG_AXIS, Style, base_layout, color_of, power_label
 from viz.tables import counts
 
 SYMBOLS = {"lr": "α", "beta": "β", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ", "clip": "c"}
@@ -27,17 +27,6 @@ SEARCH_COLORS = {"grid": color_of("gd"), "random": color_of("momentum")}
 
 def symbol(name: str) -> str:
     return SYMBOLS.get(name, name)
-
-
-def power_label(v: float) -> str:
-    """v > 0 as Plotly writes the ticks of a log axis: 10<sup>−4</sup>, 2×10<sup>−5</sup>, and 1,
-    2, 10, 50 plain."""
-    k = math.floor(math.log10(v) + 1e-9)
-    if k in (0, 1):
-        return f"{float(f'{v:.3g}'):g}"
-    mant = f"{float(f'{v / 10.0 ** k:.3g}'):g}"
-    power = f"10<sup>{'−' if k < 0 else ''}{abs(k)}</sup>"
-    return power if mant == "1" else f"{mant}×{power}"
 
 
 def _nice(v: float, scale: str = "log", decades: bool = False) -> str:
