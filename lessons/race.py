@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -65,9 +66,7 @@ def grad_norm(surface: Surface, point) -> float:
 def principal_axes(surface: Surface) -> tuple[np.ndarray, np.ndarray, float]:
     """(steep, flat, λ_max): the eigenvectors of the Hessian at the minimum with the largest and
     smallest eigenvalue, and the largest eigenvalue."""
-    from jax import hessian
-
-    w, v = np.linalg.eigh(np.asarray(hessian(surface.f)(jnp.asarray(surface.minima[0], jnp.float32)), np.float64))
+    w, v = np.linalg.eigh(np.asarray(jax.hessian(surface.f)(jnp.asarray(surface.minima[0], jnp.float32)), np.float64))
     return v[:, -1], v[:, 0], float(w[-1])
 
 
@@ -191,14 +190,14 @@ LESSONS: dict[str, Lesson] = {
         Lesson(
             "adam_family", "Adam and its family",
             "Momentum plus RMSprop plus bias correction, on Rosenbrock's curved valley, with Adamax and Nadam beside "
-            "it, and plain momentum for comparison.",
+            "it, and plain momentum for comparison: Adam's strength is needing little tuning, not winning every race.",
             PAGE, _race("rosenbrock", ("adam", "adamax", "nadam", "momentum"), 1000, adam=0.05, adamax=0.05,
                         nadam=0.05, momentum=0.01),
             "On Rosenbrock's curved valley at α = 0.05, Adam and Nadam follow the floor to (1, 1): both reach "
             "f − f* ≤ 10⁻³ within 1,000 steps, Nadam (Adam with a Nesterov look-ahead) first. Adamax divides by "
             "the largest recent gradient instead of their root mean square: its steps along the flat floor are "
             "smaller and after 1,000 steps it is still far (f − f* > 1). Momentum at its default α = 0.01 reaches "
-            "the tolerance too, before Adam: Adam's strength is needing little tuning, not winning every race.",
+            "the tolerance too, and before Adam.",
             check_adam_family,
         ),
     ]

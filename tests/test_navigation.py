@@ -6,6 +6,8 @@ Streamlit clears the query string when the sidebar navigates; ``go`` does the sa
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from helpers import ROOT
 from streamlit.testing.v1 import AppTest
@@ -87,6 +89,15 @@ def test_values_set_on_one_page_do_not_appear_on_another():
     assert widget(at, "data", "noise").value == 1.0  # the data page's own default, not the race's 5
     at = go(at, "race")  # by the sidebar: the race's own defaults again, its link is empty
     assert widget(at, "race", "steps").value == 300 and url(at) == {}
+
+
+def test_the_home_cards_are_the_lesson_path():
+    at = tab()
+    cards = sorted(m.value for m in at.subheader)
+    assert cards == sorted(f"{i + 1} · {lesson.title}" for i, lesson in enumerate(PATH))
+    links = at.get("page_link")  # two columns: the cards come column by column, not in path order
+    assert sorted(link.proto.query_string for link in links) == sorted(urlencode(lesson.query()) for lesson in PATH)
+    assert {link.proto.page for link in links} == {lesson.page for lesson in PATH}
 
 
 def test_a_lesson_card_applies_its_link_every_time():
