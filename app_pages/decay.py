@@ -142,6 +142,9 @@ runs = schedule_runs(records, surface.f)
 uri, _, _ = surface_picture(surface.name)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
 plot(race, key="race")
+for r in runs:
+    if r.note:
+        st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
 st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.3g") for c in NUMBER_COLUMNS})
 c1, c2, c3 = st.columns([1, 1, 2])
