@@ -1,4 +1,4 @@
-"""Vanishing and exploding gradients, layer by layer: the scalar lesson w^L, the network at
+"""Vanishing and exploding gradients, layer by layer: the scalar chain w^L, the network at
 initialization (activation distributions and gradient norms per layer, the activation ×
 initialization grid) and the training animation of per-layer gradient and weight norms.
 

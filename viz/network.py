@@ -284,7 +284,7 @@ def boundary_figure(runs: list[NetRun], data: Data, style: Style, cols: int | No
     return fig
 
 
-# --- tables and the overfitting lesson ------------------------------------------------------------------
+# --- tables -----------------------------------------------------------------------------------------------
 
 
 def results_table(runs: list[NetRun]) -> pd.DataFrame:
