@@ -1,4 +1,5 @@
-"""Batch, stochastic and mini-batch gradient descent on a real model and a real data set."""
+"""Batch, stochastic and mini-batch gradient descent on a real model and a real data set; the lesson
+menu sets the page, the claim box checks the lesson's claim on the runs shown."""
 
 import time
 from dataclasses import replace
@@ -7,12 +8,15 @@ import jax
 import numpy as np
 import streamlit as st
 
+from lessons.data import BASE, LESSONS
 from optim import OPTIMIZERS, run_minibatch
+from optim.metrics import diagnose_divergence
 from optim.runner import compile_count
 from surfaces.data import MODELS, make_model
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.data import (
@@ -39,13 +43,21 @@ from viz.surface import surface_image, wants_log_levels
 PAGE = "data"
 M_OPTIONS = (50, 100, 200, 500, 1000, 2000, 5000)
 EPOCH_OPTIONS = (1, 2, 3, 5, 10, 20, 30, 50)
-DATA = [
+FIRST = LESSONS["three"]  # a bare URL opens on the first lesson: its settings are the page's defaults
+
+
+def _default(s: Setting) -> Setting:
+    return replace(s, default=BASE.get(s.key, s.default))
+
+
+PRESET = preset_setting(LESSONS, FIRST.key)
+DATA = [_default(s) for s in [
     Setting("model", "linear", "choice", choices=MODELS),
     Setting("m", 200, "int", 50, 5000, options=M_OPTIONS),
     Setting("noise", 1.0, "float", 0.0, 3.0),
     Setting("seed", 0, "int", 0, 2**31 - 1),
-]
-RUN = [
+]]
+RUN = [_default(s) for s in [
     Setting("sizes", ["1", "32", "m"], "multi", choices=BATCH_CHOICES),
     Setting("epochs", 10, "int", 1, 50, options=EPOCH_OPTIONS),
     Setting("opt", "gd", "choice", choices=tuple(OPTIMIZERS)),
@@ -53,16 +65,11 @@ RUN = [
     Setting("focus", "32", "choice", choices=BATCH_CHOICES),
     Setting("logy", True, "bool"),
     Setting("target", 0.01, "float", 1e-9, 1.0),
-]
-# α = 0.05 lets batch GD get most of the way in 10 epochs while SGD's zig-zag stays visible
-HPS = [replace(s, default=0.05) if s.key == "gd.lr" else s for name in OPTIMIZERS for s in optimizer_settings(name)]
+]]
+HPS = [_default(s) for name in OPTIMIZERS for s in optimizer_settings(name)]
 SCHED = schedule_settings()
-SETTINGS = GLOBAL_SETTINGS + DATA + RUN + HPS + SCHED
-PRESETS = {
-    "The course's three": dict(sizes=["1", "32", "m"], opt="gd", epochs=10),
-    "Mini-batch Adam": dict(sizes=["32"], opt="adam", focus="32"),
-    "5,000 examples": dict(m=5000, sizes=["1", "128", "m"], epochs=5),
-}
+SETTINGS = GLOBAL_SETTINGS + [PRESET] + DATA + RUN + HPS + SCHED
+VIEW = {"preset", "present", "focus", "logy", "target"}  # no run depends on these
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -108,19 +115,17 @@ def _new_draw():
     S.seed = int(np.random.default_rng().integers(0, 2**31 - 1))
 
 
-def _preset(values: dict):
-    for k, v in values.items():
-        S[k] = v
+def _apply_preset():
+    if S.preset != FREE:
+        S.update({s.key: s.default for s in DATA + RUN + HPS + SCHED} | dict(LESSONS[S.preset].settings))
 
 
 st.title("Batch, stochastic and mini-batch gradient descent")
-state.load(SETTINGS, PAGE)
+state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
+state.load(SETTINGS, PAGE, dict(LESSONS[S.preset].settings) if S.preset != FREE else {})
 state.show_warnings()
 side = st.sidebar
-side.markdown("**Presets**")
-row = side.container(horizontal=True, wrap=True)
-for name, values in PRESETS.items():
-    row.button(name, on_click=_preset, args=(values,), width="content")
+lesson_menu(LESSONS, _apply_preset, side)
 side.markdown("**Data set**")
 side.radio("model", MODELS, key=S.key("model"), horizontal=True,
            format_func=lambda k: "linear regression (a noisy line)" if k == "linear" else
@@ -174,10 +179,15 @@ for key in keys:
     rec = trajectory(kind, m, noise, seed, b, epochs, name, opt.convention, tuple(sorted(hp.items())),
                      sched_name, tuple(sorted(sched_params.items())), S.decay_per)
     div = rec["diverged_at"]
-    note = f"diverged at update {div}: lower the learning rate" if div is not None else ""
+    why = diagnose_divergence(None, rec["params"], div, model.loss)
+    note = f"diverged at update {div}: {why.message}" if why else ""
     runs.append(BatchRun(key, b, m, rec["params"], rec["lr"], rec["loss_steps"], rec["loss"], rec["seconds"],
                          div - 1 if div is not None else len(rec["params"]) - 1, note,
                          rows(seed, m, b, epochs) if S.focus == key else None))
+lesson = LESSONS.get(S.preset)
+if lesson:
+    claim_box(lesson, lesson.verdict({r.key: r for r in runs}, l_star),
+              changed(lesson, SETTINGS, {name, f"sched.{sched_name}"}, VIEW))
 focus_key = st.radio("pseudo-code and highlighted mini-batch of", keys, key=S.key("focus"), horizontal=True,
                      format_func=lambda k: run_label(k, m))
 focus = runs[keys.index(focus_key)]

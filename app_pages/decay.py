@@ -4,13 +4,16 @@ from dataclasses import replace
 
 import streamlit as st
 
+from lessons.decay import LESSONS
 from optim import OPTIMIZERS, SCHEDULES
-from optim.presets_decay import LESSONS, gd_stability_limit, schedule_curve
+from optim.metrics import gd_stability_limit
+from optim.schedules import schedule_curve
 from surfaces import SURFACES
 from ui import state
 from ui.cache import surface_picture, trajectory
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import hparam_setting, hparam_widget, optimizer_panel, optimizer_settings
 from viz.decay import decay_loss_figure, decay_table, schedule_figure, schedule_runs, smoothed
@@ -18,16 +21,15 @@ from viz.race import race_figure
 from viz.tables import trajectories_table
 
 PAGE = "decay"
-FREE = "free"
 FIRST = LESSONS["oscillates"]
-DEFAULTS = FIRST.page_values()  # the page opens on the first lesson, with a bare URL
+DEFAULTS = FIRST.settings  # the page opens on the first lesson, with a bare URL
 
 
 def _lesson_default(s: Setting) -> Setting:
     return replace(s, default=DEFAULTS.get(s.key, s.default))
 
 
-PRESET = Setting("preset", FIRST.key, "choice", choices=(FREE, *LESSONS))
+PRESET = preset_setting(LESSONS, FIRST.key)
 SURFACE = Setting("surface", "bowl", "choice", choices=tuple(SURFACES))
 RUN = [_lesson_default(s) for s in [
     Setting("scheds", [], "multi", choices=tuple(SCHEDULES)),
@@ -45,12 +47,13 @@ SCHED = [_lesson_default(hparam_setting(f"d.{s.name}", h)) for s in SCHEDULES.va
 BY_KEY = {s.key: s for s in SCHED}
 NUMBER_COLUMNS = ("final α", "final f − f*", "mean f − f*, last 10 %")
 SMOOTH = 20
+VIEW = {"preset", "present", "tol", "loglr", "logy", "smooth"}  # settings no run depends on
 
 
 def _apply_preset():
     """Selecting a lesson sets every setting it names (the URL follows at the end of the run)."""
     if S.preset != FREE:
-        S.update(LESSONS[S.preset].page_values())
+        S.update(LESSONS[S.preset].settings)
 
 
 def _start_of_surface():
@@ -72,7 +75,7 @@ st.title("Learning-rate decay")
 st.caption("A constant learning rate may never settle, or may diverge: reduce it as training goes on. "
            "Pick schedules, set their parameters, and watch the same run under each one.")
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-FILL = LESSONS[S.preset].page_values() if S.preset != FREE else {}  # what a lesson's link leaves unsaid
+FILL = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
 state.load(GLOBAL_SETTINGS + [PRESET, SURFACE], PAGE, FILL)
 surface = SURFACES[S.surface]
 START = [Setting("x0", float(surface.start[0]), "float", -1e6, 1e6),
@@ -82,9 +85,7 @@ state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("lesson", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
-               format_func=lambda k: "— free exploration —" if k == FREE else LESSONS[k].title,
-               help="Each lesson sets the whole page; change anything afterwards and see if its claim still holds.")
+lesson_menu(LESSONS, _apply_preset, side)
 chosen = side.multiselect("schedules", tuple(SCHEDULES), key=S.key("scheds"), format_func=lambda n: SCHEDULES[n].label)
 params = {}
 for name in chosen:
@@ -134,19 +135,16 @@ records = {name: trajectory(surface.name, "", (), opt_name, opt.convention, tupl
                             name, tuple(sorted(params[name].items())), noise, seed) for name in chosen}
 f_star = surface.min_value or 0.0
 if lesson:
-    verdict = lesson.verdict(records, f_star)
-    lesson_box.markdown(f"**Lesson · {lesson.title}.** {lesson.claim}")
-    if verdict.holds is None:
-        lesson_box.info(verdict.detail[0].upper() + verdict.detail[1:] + ".", icon=":material/info:")
-    elif verdict.holds:
-        lesson_box.success(f"✓ The claim holds in these runs — {verdict.detail}.")
-    else:
-        lesson_box.warning(f"✗ The claim does not hold with these settings — {verdict.detail}.")
+    mine = changed(lesson, SETTINGS, {opt_name, *(f"d.{n}" for n in chosen)}, VIEW)
+    claim_box(lesson, lesson.verdict(records, surface), mine, lesson_box)
 
-runs = schedule_runs(records)
+runs = schedule_runs(records, surface.f)
 uri, _, _ = surface_picture(surface.name)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
 plot(race, key="race")
+for r in runs:
+    if r.note:
+        st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
 st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.3g") for c in NUMBER_COLUMNS})
 c1, c2, c3 = st.columns([1, 1, 2])

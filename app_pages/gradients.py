@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lessons.gradients import LESSONS, config_of
 from optim import OPTIMIZERS
 from optim.rules import CLIPS
 from surfaces import network as N
@@ -15,12 +16,12 @@ from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings
 from viz import gradients as V
 
 PAGE = "gradients"
-FREE = "free"
 FIRST = "vanishing"
 SIGMAS = log_options(0.01, 10.0)
 CLIP_CS = log_options(1e-3, 1e3)
@@ -28,25 +29,14 @@ WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
 BATCHES = (1, 8, 16, 32, 64, 128, 256, 1000)
 EXAMPLES = (200, 400, 800)
 EPOCH_BUCKETS = (10, 30, 50)  # epochs are static for the compiler: train a bucket, show a prefix
-FREE_BASE = N.Preset("", "", "relu", "he")
-
-
-def preset_values(p: N.Preset) -> dict:
-    """Every page setting a preset fixes (its optimizer's other hyperparameters at their defaults)."""
-    hps = {s.key: s.default for s in optimizer_settings(p.optimizer)} | {f"{p.optimizer}.lr": p.lr}
-    return {"act": p.activation, "init": p.init, "sigma": p.sigma, "depth": p.depth, "width": p.width,
-            "bn": p.batchnorm, "clip": p.clip[0], "clip_c": p.clip[1], "opt": p.optimizer, "epochs": p.epochs,
-            "batch": p.batch_size, "data": p.dataset, "m": p.m, "seed": p.seed, **hps}
-
-
-DEFAULTS = preset_values(N.PRESETS[FIRST])  # a bare URL opens on the first preset
+DEFAULTS = LESSONS[FIRST].settings  # a bare URL opens on the first lesson
 
 
 def _default(s: Setting) -> Setting:
     return replace(s, default=DEFAULTS.get(s.key, s.default))
 
 
-PRESET = Setting("preset", FIRST, "choice", choices=(FREE, *N.PRESETS))
+PRESET = preset_setting(LESSONS, FIRST)
 RUN = [_default(s) for s in [
     Setting("act", "relu", "choice", choices=tuple(N.ACTIVATIONS)),
     Setting("init", "he", "choice", choices=tuple(N.INITS)),
@@ -67,43 +57,33 @@ RUN = [_default(s) for s in [
 ]]
 HPS = [_default(s) for name in OPTIMIZERS for s in optimizer_settings(name)]
 SETTINGS = GLOBAL_SETTINGS + [PRESET] + RUN + HPS
+VIEW = {"preset", "present", "cmp", "grid"}  # settings the claim at initialization does not depend on
 
 
 def _apply_preset():
     if S.preset != FREE:
-        S.update(preset_values(N.PRESETS[S.preset]))
-
-
-def config(v: dict, lr: float) -> N.Preset:
-    """The page's configuration as a Preset (with the chosen preset's claim and its ranges)."""
-    base = N.PRESETS.get(v["preset"], FREE_BASE)
-    noise = base.noise if v["data"] == base.dataset else N.DATASETS[v["data"]].noise
-    return replace(base, activation=v["act"], init=v["init"], sigma=float(v["sigma"]), depth=int(v["depth"]),
-                   width=int(v["width"]), batchnorm=bool(v["bn"]), clip=(v["clip"], float(v["clip_c"])),
-                   dataset=v["data"], m=int(v["m"]), noise=noise, optimizer=v["opt"], lr=float(lr),
-                   epochs=int(v["epochs"]), batch_size=int(v["batch"]), seed=int(v["seed"]))
+        S.update(LESSONS[S.preset].settings)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def at_init(cfg: N.Preset) -> dict:
-    """Per-layer gradient norms (check_claim: the claim's verdict too) and activation histograms."""
-    check = N.check_claim(cfg)
+def at_init(cfg: N.NetConfig) -> dict:
+    """Per-layer gradient norms (what the lessons' claims are about) and activation histograms."""
     stats = N.layer_activation_stats(cfg.init_params(), cfg.data().X_train, cfg.activation)
     layers = [np.asarray(a) for a in stats.a]
     edges, hist = V.activation_histograms(layers, V.value_bounds(layers, cfg.activation))
-    return {"norms": check.norms, "ratio": check.ratio, "holds": check.holds, "edges": edges, "hist": hist,
-            "std": np.asarray(stats.std), "saturated": np.asarray(stats.saturated)}
+    return {"norms": N.layer_norms_at_init(cfg), "edges": edges, "hist": hist, "std": np.asarray(stats.std),
+            "saturated": np.asarray(stats.saturated)}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def grid(net: N.Preset) -> tuple[np.ndarray, np.ndarray]:
+def grid(net: N.NetConfig) -> tuple[np.ndarray, np.ndarray]:
     """‖∂J/∂W₁‖ and ‖∂J/∂W_{L+1}‖ at initialization for every activation × initialization."""
-    norms = [[N.check_claim(replace(net, activation=a, init=i)).norms for i in N.INITS] for a in N.ACTIVATIONS]
+    norms = [[N.layer_norms_at_init(replace(net, activation=a, init=i)) for i in N.INITS] for a in N.ACTIVATIONS]
     return np.array([[n[0] for n in row] for row in norms]), np.array([[n[-1] for n in row] for row in norms])
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def training(cfg: N.Preset, convention: str, hp: tuple) -> dict:
+def training(cfg: N.NetConfig, convention: str, hp: tuple) -> dict:
     """One run, recorded at every update, for ``cfg.epochs`` (a bucket) epochs."""
     d = cfg.data()
     r = N.train(cfg.init_params(), d.X_train, d.y_train, cfg.optimizer, cfg.epochs, cfg.batch_size, dict(hp),
@@ -120,14 +100,12 @@ st.caption("In a deep network the signal and its gradient are products over laye
            "make them vanish (training slows down), a little above 1 make them explode (training diverges). "
            "Remedies: He / Xavier initialization, batch normalization, gradient clipping.")
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-fill = preset_values(N.PRESETS[S.preset]) if S.preset != FREE else {}  # what a preset's link leaves unsaid
+fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a preset's link leaves unsaid
 state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("preset", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
-               format_func=lambda k: "— free exploration —" if k == FREE else N.PRESETS[k].label,
-               help="Each preset sets the whole page; change anything afterwards and see if its claim still holds.")
+lesson_menu(LESSONS, _apply_preset, side)
 side.markdown("**Network**")
 side.slider("depth L (hidden layers)", 1, N.MAX_DEPTH, key=S.key("depth"))
 side.select_slider("width (units per hidden layer)", WIDTHS, key=S.key("width"))
@@ -151,28 +129,23 @@ side.select_slider("examples m (¾ train, ¼ test)", EXAMPLES, key=S.key("m"))
 side.number_input("seed (data, initialization, shuffling)", key=S.key("seed"), min_value=0, step=1)
 
 v = state.values(SETTINGS)
-cfg = config(v, hp["lr"])
-preset = N.PRESETS.get(v["preset"])
+cfg = config_of(v, hp["lr"])
+lesson = LESSONS.get(v["preset"])
 sty = style()
 
 st.subheader("1 · The scalar lesson: w^L")
 st.caption("ŷ = w^L x through L layers of one unit each: the forward signal and the gradient are such products.")
-lesson = N.scalar_lesson((0.9, 1.0, 1.1), 50)
-plot(V.scalar_figure(lesson.w, lesson.powers, sty), key="scalar")
+chain = N.scalar_chain((0.9, 1.0, 1.1), 50)
+plot(V.scalar_figure(chain.w, chain.powers, sty), key="scalar")
 
 st.subheader("2 · At initialization")
 act, init = N.ACTIVATIONS[cfg.activation], N.INITS[cfg.init]
 st.latex(act.latex + r"\qquad " + init.latex + (rf",\ \sigma = {cfg.sigma:g}" if cfg.init == "naive" else ""))
-net = replace(cfg, label="", claim="", optimizer="gd", lr=0.0, epochs=1, batch_size=1, clip=("none", 1.0))
+net = replace(cfg, optimizer="gd", lr=0.0, epochs=1, batch_size=1, clip=("none", 1.0))
 with st.spinner("Measuring the network at initialization (a new shape compiles first)…", show_time=True):
     res = at_init(net)
-if preset:
-    box = st.container(border=True)
-    box.markdown(f"**Preset · {preset.label}.** {preset.claim}")
-    measured = V.claim_text(preset.ratio_range, preset.norm_range, res["ratio"], res["norms"])
-    mark = "✓ holds" if res["holds"] else "✗ does not hold"
-    (box.success if res["holds"] else box.warning)(
-        f"{mark}: {measured}" + ("" if cfg == preset else " — measured with your changes to the preset"))
+if lesson:
+    claim_box(lesson, lesson.verdict(res["norms"]), changed(lesson, SETTINGS, {opt_name}, VIEW))
 c1, c2 = st.columns(2)
 with c1:
     plot(V.activation_figure(res["edges"], res["hist"], sty, "Activations per layer (share of values)"), key="acts")
@@ -183,8 +156,7 @@ st.caption(f"Saturated or dead units (g'(z) < 5 % of its peak): {sat[0]:.0%} in 
            f"{len(sat)}. Batch norm, when on, normalizes z before g.")
 if st.toggle("Compare every activation × initialization (first layer's gradient over the last's)", key=S.key("grid")):
     with st.spinner("Measuring 25 networks at initialization…", show_time=True):
-        first, last = grid(replace(net, activation="", init="", ratio_range=(0.0, math.inf),
-                                   norm_range=(0.0, math.inf)))
+        first, last = grid(replace(net, activation="", init=""))
     here = (list(N.ACTIVATIONS).index(cfg.activation), list(N.INITS).index(cfg.init))
     plot(V.comparison_figure(first, last, [a.label for a in N.ACTIVATIONS.values()],
                              [i.label for i in N.INITS.values()], sty, here), key="grid_fig")
@@ -202,7 +174,7 @@ mine = (cfg.batchnorm, kind != "none")
 if not v["cmp"]:
     variants = [x for x in variants if (x[1], x[2][0] != "none") == mine]
 bucket = next(b for b in EPOCH_BUCKETS if b >= cfg.epochs)
-key = replace(cfg, label="", claim="", ratio_range=(0.0, math.inf), norm_range=(0.0, math.inf), epochs=bucket)
+key = replace(cfg, epochs=bucket)
 runs, rows = [], []
 with st.spinner(f"Training {len(variants)} variant{'s' * (len(variants) > 1)} (a new configuration compiles "
                 "first)…", show_time=True):

@@ -1,8 +1,12 @@
 """Training a small network: several optimizers, the course's losses and L2 regularization side
-by side on a seeded 2-D classification task."""
+by side on a seeded 2-D classification task; the lesson menu sets the page, the claim box checks
+the lesson's claim on the runs shown."""
+
+from dataclasses import replace
 
 import streamlit as st
 
+from lessons.network import BASE, L2_OFF, L2_ON, LESSONS
 from optim import OPTIMIZERS
 from surfaces import network as N
 from surfaces.training import as_record, default_init, make_data, timed_fit
@@ -10,16 +14,15 @@ from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
-    OVERFITTING,
     NetRun,
     boundary_figure,
     curves_figure,
     history_table,
     margin_figure,
-    overfitting_verdict,
     results_table,
 )
 
@@ -33,8 +36,8 @@ LAMBDAS = (0.0,) + log_options(1e-5, 1.0)
 LAMBDA0_COLOR = "#7F7F7F"
 
 DATASET = Setting("data", "moons", "choice", choices=tuple(N.DATASETS))
-PRESET = Setting("preset", "defaults", "choice", choices=("defaults", "overfitting", "spirals"))
-CONFIG = [
+PRESET = preset_setting(LESSONS, "defaults")  # the first lesson's settings are the page's defaults
+CONFIG = [replace(s, default=BASE.get(s.key, s.default)) for s in [
     Setting("classes", 2, "int", 2, N.MAX_CLASSES),
     Setting("m", 300, "int", 40, 2000, options=M_OPTIONS),
     Setting("test", 0.25, "float", 0.2, 0.5, options=TEST_OPTIONS),
@@ -49,32 +52,22 @@ CONFIG = [
     Setting("epochs", 100, "int", 10, 500, options=EPOCHS),
     Setting("compare", False, "bool"),
     Setting("logy", True, "bool"),
-]
+]]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
 SCHED = schedule_settings()
-PRESETS = {
-    "defaults": ("Four optimizers on two moons", {}),
-    "overfitting": ("Overfitting: λ = 0 against λ > 0", OVERFITTING),
-    "spirals": ("Optimizers on three spirals", dict(
-        data="spirals", classes=3, m=600, depth=3, width=32, loss="softmax_cross_entropy",
-        opts=["gd", "momentum", "rmsprop", "adam", "nadam"], epochs=200)),
-}
+VIEW = {"preset", "present", "logy"}  # no run depends on these
 
 
 def _noise_setting(name: str) -> Setting:
     return Setting("noise", N.DATASETS[name].noise, "float", 0.0, 1.0)
 
 
-def _preset_values(key: str) -> dict:
-    """A whole configuration: the preset's values, the defaults for everything it does not name."""
-    values = PRESETS[key][1]
-    data = values.get("data", DATASET.default)
-    out = {s.key: s.default for s in [DATASET] + CONFIG + HPS + SCHED}
-    return {**out, "noise": N.DATASETS[data].noise, **values}
-
-
 def _apply_preset():
-    S.update(_preset_values(S.preset))
+    """A lesson sets every setting: its own, the defaults (noise: its data set's) for the rest."""
+    if S.preset != FREE:
+        lesson = LESSONS[S.preset]
+        S.update({s.key: s.default for s in [DATASET] + CONFIG + HPS + SCHED}
+                 | {"noise": N.DATASETS[lesson.settings["data"]].noise} | dict(lesson.settings))
 
 
 def _dataset_changed():
@@ -104,17 +97,15 @@ st.title("Training a small network")
 st.caption("The same multilayer perceptron, from the same initialization and the same mini-batches, trained by "
            "several optimizers at once on a 2-D classification task; the test set is never trained on.")
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-fill = _preset_values(S.preset)  # what a preset's link leaves unsaid
+fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
 state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
-if "noise" not in PRESETS[S.preset][1]:  # the noise of the data set the link names
-    fill["noise"] = N.DATASETS[S.data].noise
+fill.setdefault("noise", N.DATASETS[S.data].noise)  # the noise of the data set the link names
 SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(S.data)] + CONFIG + HPS + SCHED
 state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-side.selectbox("preset", PRESET.choices, key=S.key("preset"), on_change=_apply_preset,
-               format_func=lambda k: PRESETS[k][0], help="Each preset sets the whole page.")
+lesson_menu(LESSONS, _apply_preset, side)
 with side.expander("Data", expanded=True):
     info = N.DATASETS[st.selectbox("data set", DATASET.choices, key=S.key("data"), on_change=_dataset_changed,
                                    format_func=lambda n: N.DATASETS[n].label)]
@@ -195,7 +186,9 @@ with st.spinner(f"Training {len(jobs)} run{'s' * (len(jobs) > 1)}: the first run
                                    for name, _, run_lam, _ in jobs])
 runs = [NetRun(name, label, rec, chosen.index(name), run_lam, color)
         for (name, label, run_lam, color), rec in zip(jobs, recs)]
-main, lesson = runs[: len(chosen)], runs[len(chosen):]
+main, pair = runs[: len(chosen)], runs[len(chosen):]
+checked = {r.name: r.rec for r in main} | ({L2_OFF: pair[0].rec, L2_ON: pair[1].rec} if pair else {})
+used = {*chosen, f"sched.{sched_name}"}
 
 sty = style()
 st.subheader("Learning curves")
@@ -210,6 +203,8 @@ fmt.update({c: st.column_config.NumberColumn(format="percent") for c in ("train 
 st.dataframe(table, hide_index=True, width="stretch", column_config=fmt)
 st.caption("Training time: one jitted call per optimizer on this server's CPU, compilation apart (measured when "
            "the run was first computed; a cached run is not re-timed).")
+if lesson := LESSONS.get(S.preset):
+    claim_box(lesson, lesson.verdict(checked), changed(lesson, SETTINGS, used, VIEW))
 
 st.subheader("Decision boundaries over the epochs")
 st.caption("The class each network predicts at every point of the plane (light colours), the training points "
@@ -222,17 +217,12 @@ if S.compare:
     if not compare:
         st.info("Set λ > 0 in the sidebar to compare it with λ = 0.")
     else:
-        verdict = overfitting_verdict(*lesson)
-        claim = (f"**{first}** with λ = 0 and with λ = {lam:g}, all else equal. The course: adding λ‖W‖² to the "
-                 "loss reduces overfitting, so the test loss is lower and the gap between train and test smaller.")
-        box = st.container(border=True)
-        box.markdown(claim)
-        if verdict.holds:
-            box.success(f"✓ The claim holds in these runs: {verdict.detail}.")
-        else:
-            box.warning(f"✗ The claim does not hold with these settings: {verdict.detail}.")
-        plot(curves_figure(lesson, sty, log=S.logy), key="lesson-curves")
-        plot(boundary_figure(lesson, data, sty), key="lesson-boundaries")
+        st.markdown(f"**{first}** with λ = 0 and with λ = {lam:g}, all else equal.")
+        if S.preset != "overfitting":  # the lesson's own box is above
+            ov = LESSONS["overfitting"]
+            claim_box(ov, ov.verdict(checked), changed(ov, SETTINGS, used, VIEW))
+        plot(curves_figure(pair, sty, log=S.logy), key="lesson-curves")
+        plot(boundary_figure(pair, data, sty), key="lesson-boundaries")
 
 with st.expander("Share and export"):
     st.markdown("The address bar holds every setting of this page: copy it to share these exact runs.")

@@ -1,8 +1,11 @@
-"""The optimizer race: several optimizers start from one point and race to the minimum."""
+"""The optimizer race: several optimizers start from one point and race to the minimum.  The lesson
+menu sets the race of a lesson; the claim box checks its claim (or, in free exploration, the
+surface's caption, a claim about the default race) on the runs shown."""
 
 import numpy as np
 import streamlit as st
 
+from lessons.race import CAPTIONS, DEFAULT_OPTS, DEFAULT_STEPS, LESSONS
 from optim import OPTIMIZERS
 from optim.explain import substituted
 from optim.metrics import outcome
@@ -11,6 +14,7 @@ from ui import state
 from ui.cache import CUSTOM, surface_of, surface_picture, trajectory
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.race import RunView, loss_figure, race_figure, step_figure
@@ -23,9 +27,10 @@ SURFACE = Setting("surface", "bowl", "choice", choices=NAMES)
 FORMULA = [Setting("formula", "x**2 + 10*y**2 + 2*sin(3*x)", "text"),
            *(Setting(k, v, "float", -1e4, 1e4) for k, v in
              (("xmin", -3.0), ("xmax", 3.0), ("ymin", -3.0), ("ymax", 3.0)))]
+PRESET = preset_setting(LESSONS)
 RUN = [
-    Setting("opts", ["gd", "momentum", "rmsprop", "adam"], "multi", choices=tuple(OPTIMIZERS)),
-    Setting("steps", 300, "int", 1, 2000),
+    Setting("opts", list(DEFAULT_OPTS), "multi", choices=tuple(OPTIMIZERS)),
+    Setting("steps", DEFAULT_STEPS, "int", 1, 2000),
     Setting("noise", 0.0, "float", 0.0, 100.0),
     Setting("seed", 0, "int", 0, 2**31 - 1),
     Setting("logy", True, "bool"),
@@ -37,9 +42,12 @@ RUN = [
 ]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
 SCHED = schedule_settings()
+VIEW = {"preset", "present", "logy", "view3d", "tol", "walk", "walk_opt", "walk_k"}  # no run depends on these
 
 st.title("The optimizer race")
-state.load(GLOBAL_SETTINGS + [SURFACE] + FORMULA, PAGE)
+state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
+FILL = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
+state.load(GLOBAL_SETTINGS + [PRESET, SURFACE] + FORMULA, PAGE, FILL)
 side = st.sidebar
 
 
@@ -63,6 +71,14 @@ def _start_of_surface():
         S.x0, S.y0 = map(float, s.start)
 
 
+def _apply_preset():
+    """A lesson sets every setting: its own values, the page's defaults (start: its surface's) for the rest."""
+    if S.preset != FREE:
+        lesson = LESSONS[S.preset]
+        x0, y0 = map(float, SURFACES[lesson.settings["surface"]].start)
+        S.update({s.key: s.default for s in RUN + HPS + SCHED} | {"x0": x0, "y0": y0} | dict(lesson.settings))
+
+
 def _random_start():
     s, _ = _surface_or_error()
     if s is not None:
@@ -71,6 +87,7 @@ def _random_start():
         S.x0, S.y0 = float(rng.uniform(a, b)), float(rng.uniform(c, d))
 
 
+lesson_menu(LESSONS, _apply_preset, side)
 side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_start_of_surface,
                format_func=lambda n: "your own formula…" if n == CUSTOM else SURFACES[n].label)
 if S.surface == CUSTOM:
@@ -82,8 +99,8 @@ if S.surface == CUSTOM:
 surface, error = _surface_or_error()
 start = surface.start if surface is not None else (S.get("x0", 0.0), S.get("y0", 0.0))
 START = [Setting("x0", float(start[0]), "float", -1e6, 1e6), Setting("y0", float(start[1]), "float", -1e6, 1e6)]
-SETTINGS = GLOBAL_SETTINGS + [SURFACE] + FORMULA + START + RUN + HPS + SCHED
-state.load(SETTINGS, PAGE)
+SETTINGS = GLOBAL_SETTINGS + [PRESET, SURFACE] + FORMULA + START + RUN + HPS + SCHED
+state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 if error:  # every other setting stays as it was, in the session and in the link
     side.error(f"Formula refused — {error}")
@@ -91,7 +108,8 @@ if error:  # every other setting stays as it was, in the session and in the link
     state.publish(SETTINGS)
     st.stop()
 
-st.caption(surface.lesson)
+lesson = LESSONS.get(S.preset) or CAPTIONS.get(surface.name)
+box = st.container(border=True) if lesson else None
 st.latex(surface.latex)
 
 c1, c2 = side.columns(2)
@@ -128,12 +146,17 @@ for i, (name, (opt, hp)) in enumerate(configs.items()):
                      sched_name, tuple(sorted(sched_params.items())), float(S.noise),
                      int(S.seed))
     records[name] = rec
-    out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, gap)
+    out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, gap, surface.f)
     outcomes.append(out)
     end = min(out.diverged_at - 1 if out.diverged_at else len(rec["params"]) - 1,
               out.left_domain_at if out.left_domain_at is not None else len(rec["params"]))
     note = out.verdict if (out.diverged_at or out.left_domain_at) else ""
     runs.append(RunView(name, opt.label, rec["params"], rec["loss"], end, note, i))
+
+if lesson:
+    ignore = VIEW | ({s.key for s in FORMULA} if surface.name != CUSTOM else set())
+    claim_box(lesson, lesson.verdict(records, surface), changed(lesson, SETTINGS, {*chosen, f"sched.{sched_name}"},
+              ignore), box, "Lesson" if S.preset != FREE else "This surface, default race")
 
 sty = style()
 uri, log_levels, grid3d = surface_picture(*key)

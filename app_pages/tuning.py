@@ -1,19 +1,21 @@
 """Hyperparameter tuning: a sweep heatmap over two hyperparameters, and random search against
-grid search with the same budget of trials."""
+grid search with the same budget of trials; the lesson's claim is checked on the comparison shown."""
 
 import time
 from urllib.parse import urlencode
 
 import streamlit as st
 
+from lessons.tuning import BUDGET, LESSONS, SEEDS, SHIFT
 from optim import OPTIMIZERS, search
 from surfaces import SURFACES
 from surfaces.data import MODELS, make_model
 from ui import state
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import csv_text, standalone_html
+from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
-from ui.widgets import hparam_setting, hparam_widget, optimizer_settings
+from ui.widgets import hparam_widget, optimizer_settings, race_query
 from viz.tuning import best_so_far_figure, sweep_figure, sweep_table, symbol, trials_figure
 
 PAGE = "tuning"
@@ -28,9 +30,11 @@ RUN = [Setting("n", 64, "int", 16, 128, options=(16, 24, 32, 48, 64, 96, 128)),
        Setting("steps", 300, "int", 10, 1000, options=(50, 100, 200, 300, 500, 1000)),
        Setting("metric", "final", "choice", choices=("final", "steps")), Setting("tol", 1e-3, "float", 1e-12, 1e6),
        Setting("pick", "", "text", max_len=60),
-       Setting("budget", 16, "int", 4, 64, options=(4, 9, 16, 25, 36, 49, 64)),
-       Setting("seeds", 50, "int", 5, 200), Setting("shift", True, "bool"), Setting("tseed", 0, "int", 0, 199)]
+       Setting("budget", BUDGET, "int", 4, 64, options=(4, 9, 16, 25, 36, 49, 64)),
+       Setting("seeds", SEEDS, "int", 5, 200), Setting("shift", SHIFT, "bool"), Setting("tseed", 0, "int", 0, 199)]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
+PRESET = preset_setting(LESSONS)
+VIEW = {"preset", "present", "n", "metric", "tol", "pick", "tseed"}  # the comparison depends on none of these
 
 
 def _surface(name):
@@ -70,11 +74,11 @@ def _reset_start():
     S.x0, S.y0 = map(float, _surface(S.surface).start)
 
 
-def _classic():
-    c, ss = search.CLASSIC, S
-    ss.surface, ss.opt, ss.steps, ss.pick = c["surface"], c["optimizer"], c["steps"], ""
-    ss.hx, ss.xlo, ss.xhi, ss.hy, ss.ylo, ss.yhi = (getattr(c[w], k) for w in "xy" for k in ("name", "low", "high"))
-    _reset_start()
+def _apply_preset():
+    if S.preset != FREE:
+        lesson = LESSONS[S.preset]
+        S.update({s.key: s.default for s in MAIN + RUN + HPS} | dict(lesson.settings))
+        _reset_start()
 
 
 def _on_pick():
@@ -98,23 +102,12 @@ def _compare(surface, opt, conv, steps, x0, ax, ay, fixed, budget, seeds, shift)
     return search.compare_searches(fn, budget, range(seeds), shift)
 
 
-def _race_link(q_hp, x0):
-    """The race page's query string for this run; values snapped as its sliders snap them."""
-    opt = S.opt
-    q = {"surface": S.surface, "opts": opt, "steps": str(S.steps),
-         "x0": f"{x0[0]:.6g}", "y0": f"{x0[1]:.6g}"}
-    for h in OPTIMIZERS[opt].hparams:
-        s = hparam_setting(opt, h)
-        q[s.key] = s.encode(s.parse(f"{min(max(q_hp[h.name], h.low), h.high):.6g}"))
-    if S.get(f"{opt}.convention", "course") != "course":
-        q[f"{opt}.convention"] = S[f"{opt}.convention"]
-    return q
-
-
 st.title("Hyperparameter tuning")
 st.caption("Pick hyperparameters on an appropriate scale (the learning rate on a log scale), and prefer random search "
            "to grid search. Every cell and every trial below is a real run, vmapped and jitted by JAX.")
-state.load(GLOBAL_SETTINGS + MAIN, PAGE)
+state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
+FILL = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
+state.load(GLOBAL_SETTINGS + [PRESET] + MAIN, PAGE, FILL)
 _fit_hps()
 ss, side = S, st.sidebar
 surface = _surface(ss.surface)
@@ -123,12 +116,11 @@ RANGE = [Setting(f"{w}{e}", getattr(h, "low" if e == "lo" else "high"), "float",
          for w, h in (("x", hpx), ("y", hpy)) for e in ("lo", "hi")]
 START = [Setting("x0", float(surface.start[0]), "float", -1e6, 1e6),
          Setting("y0", float(surface.start[1]), "float", -1e6, 1e6)]
-SETTINGS = GLOBAL_SETTINGS + MAIN + RANGE + START + RUN + HPS
-state.load(SETTINGS, PAGE)
+SETTINGS = GLOBAL_SETTINGS + [PRESET] + MAIN + RANGE + START + RUN + HPS
+state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 
-side.button("The classic case: one hyperparameter matters", on_click=_classic, width="stretch",
-            help="RMSprop on the bowl, α × ε: the loss depends on α, hardly on ε.")
+lesson_menu(LESSONS, _apply_preset, side)
 side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_reset_start,
                format_func=lambda n: SURFACES[n].label if n in SURFACES else f"{n[:-5]} regression (data)")
 side.selectbox("optimizer", SWEEPABLE, key=S.key("opt"), on_change=_on_hp, format_func=lambda n: OPTIMIZERS[n].label)
@@ -201,7 +193,7 @@ else:
     j, i = cell
     hp_cell = {**{h.name: h.default for h in OPTIMIZERS[ss.opt].hparams}, **fixed,
                ss.hx: float(sw.xs[i]), ss.hy: float(sw.ys[j])}
-    q = _race_link(hp_cell, x0)
+    q = race_query(ss.surface, ss.opt, hp_cell, int(ss.steps), x0, ss.get(f"{ss.opt}.convention", "course"))
     c1, c2 = st.columns([5, 2], vertical_alignment="center")
     c1.markdown(f"**{'Picked' if picked else 'Best'} cell**: {symbol(ss.hx)} = {sw.xs[i]:.4g}, "
                 f"{symbol(ss.hy)} = {sw.ys[j]:.4g} → final f = {sw.final[j, i]:.4g}"
@@ -232,6 +224,8 @@ with left:
 with right:
     st.markdown(f"**Best so far against trials**: median and 10–90 % band over {len(cmp.seeds)} seeds")
     plot(best_so_far_figure(cmp, sty, log=log), key="best")
+if lesson := LESSONS.get(ss.preset):
+    claim_box(lesson, lesson.verdict(cmp), changed(lesson, SETTINGS, {ss.opt}, VIEW))
 g_med, r_med = cmp.medians()
 st.markdown(f"Median best {'f − f*' if log else 'f'} after {ss.budget} trials: **grid {g_med:.3g}**, **random "
             f"{r_med:.3g}**; random search ends better on **{cmp.random_wins():.0%}** of the {len(cmp.seeds)} seeds."

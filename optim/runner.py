@@ -26,6 +26,7 @@ from optim.schedules import Schedule, full_schedule_params, get_schedule
 tmap = jax.tree.map
 
 FIELDS = ("params", "loss", "grads", "lr", "state")
+STEP_BUCKETS = (512, 2048)
 
 
 class Trajectory(NamedTuple):
@@ -348,3 +349,30 @@ class _AxesKey(tuple):
 
     def axes(self):
         return tuple(dict(a) if isinstance(a, tuple) else a for a in self)
+
+
+def bucket_of(steps: int) -> int:
+    """The step count a run of ``steps`` is compiled for: 512, 2048, or ``steps`` beyond that.
+    Each step of a 2-D run costs microseconds, a compilation a second: moving a steps slider
+    within a bucket never recompiles."""
+    return next((b for b in STEP_BUCKETS if b >= steps), int(steps))
+
+
+def surface_record(surface, optimizer: str | Optimizer, x0, steps: int, *, convention: str | None = None,
+                   hp: Mapping[str, float] | None = None, schedule: str = "constant",
+                   schedule_params: Mapping[str, float] | None = None, noise: float = 0.0,
+                   seed: int = 0) -> dict[str, Any]:
+    """One run on a 2-D ``surface`` as NumPy arrays: ``params`` and ``loss`` (steps + 1),
+    ``grads`` and ``lr`` (steps), ``state.<field>`` (steps + 1) and ``diverged_at``.  Run for
+    ``bucket_of(steps)`` steps and cut to ``steps``: the pages and the tests of their lessons
+    get the same numbers from the same compiled program."""
+    bucket = bucket_of(steps)
+    tr = run(optimizer, surface.grad, np.asarray(x0, np.float32), bucket, loss_fn=surface.f, schedule=schedule,
+             schedule_params=dict(schedule_params or {}), noise=noise, seed=seed, convention=convention,
+             **dict(hp or {}))
+    n = steps + 1
+    div = tr.diverged_at if tr.diverged_at is not None and tr.diverged_at <= steps else None
+    out = {"params": np.asarray(tr.params)[:n], "loss": np.asarray(tr.loss)[:n],
+           "grads": np.asarray(tr.grads)[:steps], "lr": np.asarray(tr.lr)[:steps], "diverged_at": div}
+    out.update({f"state.{k}": np.asarray(v)[:n] for k, v in tr.state._asdict().items()})
+    return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import jax.numpy as jnp
+import numpy as np
 
 from optim.rules import HParam
 
@@ -118,3 +119,9 @@ def full_schedule_params(schedule: Schedule, params: Mapping[str, float] | None)
     if unknown:
         raise ValueError(f"{schedule.label} takes {sorted(schedule.defaults)}, not {sorted(unknown)}")
     return {**schedule.defaults, **params}
+
+
+def schedule_curve(name: str, lr: float, params: Mapping[str, float] | None, steps: int):
+    """(t, α_t) for t = 0, 1, …, steps, from the registry's schedule (t = updates already made)."""
+    t = np.arange(steps + 1, dtype=np.float32)
+    return t, np.asarray(SCHEDULES[name](t, float(lr), params), np.float64)

@@ -318,10 +318,3 @@ def run_score_fn(optimizer, surface, x0, steps: int, ax: Axis, ay: Axis, fixed_h
         return scores(out, surface.min_value)
 
     return score
-
-
-# The classic case for random search (Bergstra & Bengio, 2012): RMSprop on the ill-conditioned
-# bowl: after 200 steps the final loss spans five decades along the learning rate and barely
-# moves along ε (ε ≪ s ≈ dW² except in the top few cells, ε near 1e-2).
-CLASSIC = {"surface": "bowl", "optimizer": "rmsprop", "steps": 200,
-           "x": Axis("lr", 1e-4, 1.0, "log"), "y": Axis("eps", 1e-12, 1e-2, "log")}

@@ -1,4 +1,5 @@
-"""2-D test functions, each with its domain, global minima, LaTeX, start point and lesson."""
+"""2-D test functions, each with its domain, global minima, LaTeX and start point.  What the
+race shows on each (its caption) is a lesson: lessons/race.py."""
 
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ class Surface:
     minima: tuple[tuple[float, float], ...]
     latex: str
     start: tuple[float, float]
-    lesson: str
     log_levels: bool = False  # the values span decades: draw log-spaced level lines
     grad: Callable = field(init=False, repr=False)
 
@@ -52,8 +52,6 @@ def ill_conditioned_bowl(kappa: float = 20.0) -> Surface:
     return Surface(
         "bowl", f"Ill-conditioned bowl (κ = {kappa:g})", _bowl(kappa), ((-3.0, 3.0), (-2.0, 2.0)),
         ((0.0, 0.0),), rf"f(x, y) = \tfrac12 \left(x^2 + {kappa:g}\, y^2\right)", (-2.8, 1.2),
-        "Curvatures differ by κ: GD zig-zags across the steep valley and crawls along the flat one; "
-        "momentum damps the zig-zag, adaptive rates rescale each axis.",
     )
 
 
@@ -112,13 +110,11 @@ SURFACES: dict[str, Surface] = {
         Surface(
             "rosenbrock", "Rosenbrock", _rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)), ((1.0, 1.0),),
             r"f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2", (-1.5, 2.5),
-            "A curved, flat-bottomed valley: finding it is easy, following it to (1, 1) is slow.",
             log_levels=True,
         ),
         Surface(
             "beale", "Beale", _beale, ((-4.5, 4.5), (-4.5, 4.5)), ((3.0, 0.5),),
             r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", (-1.0, 1.5),
-            "Sharp ridges and flat arms: step sizes that suit one region blow up in another.",
             log_levels=True,
         ),
         Surface(
@@ -126,46 +122,37 @@ SURFACES: dict[str, Surface] = {
             ((3.0, 2.0), (-2.805118086952745, 3.131312518250573),
              (-3.779310253377747, -3.283185991286170), (3.584428340330492, -1.848126526964404)),
             r"f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2", (0.0, -0.5),
-            "Four equal minima: which one a run reaches depends on the start and the optimizer.",
             log_levels=True,
         ),
         Surface(
             "rastrigin", "Rastrigin", _rastrigin, ((-5.12, 5.12), (-5.12, 5.12)), ((0.0, 0.0),),
             r"f(x, y) = 20 + \sum_{u \in \{x, y\}} \left(u^2 - 10 \cos 2\pi u\right)", (3.2, 2.3),
-            "Many local minima on a bowl: GD stops in the nearest one; momentum may roll over a few.",
         ),
         Surface(
             "saddle", "Saddle", _saddle, ((-2.0, 2.0), (-2.0, 2.0)), (),
             r"f(x, y) = x^2 - y^2", (-1.8, 0.05),
-            "No minimum: a saddle point at the origin. Runs slow down near it, then leave along y.",
         ),
         Surface(
             "monkey_saddle", "Monkey saddle", _monkey_saddle, ((-2.0, 2.0), (-2.0, 2.0)), (),
             r"f(x, y) = x^3 - 3 x y^2", (1.5, 0.1),
-            "A flat saddle (zero curvature at the origin): gradients vanish near it without a minimum.",
         ),
         Surface(
             "plateau", "Plateau", _plateau, ((-5.0, 5.0), (-5.0, 5.0)), ((0.0, 0.0),),
             r"f(x, y) = 1 - e^{-(x^2 + y^2)/2}", (4.0, 3.2),
-            "Far from the minimum the gradient is nearly zero: GD barely moves; RMSprop and Adam "
-            "rescale the tiny gradient and cross the plateau.",
         ),
         Surface(
             "six_hump_camel", "Six-hump camel", _six_hump_camel, ((-2.0, 2.0), (-1.1, 1.1)),
             ((0.08984201368301331, -0.7126564032704135), (-0.08984201368301331, 0.7126564032704135)),
             r"f(x, y) = \left(4 - 2.1x^2 + \tfrac{x^4}{3}\right)x^2 + xy + (4y^2 - 4)\,y^2", (-1.6, 0.9),
-            "Six local minima, two of them global: a small map of a bumpy landscape.",
         ),
         Surface(
             "ackley", "Ackley", _ackley, ((-4.0, 4.0), (-4.0, 4.0)), ((0.0, 0.0),),
             r"f(x, y) = -20 e^{-0.2\sqrt{(x^2 + y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20",
             (2.6, -3.1),
-            "A needle-shaped global minimum in a field of ripples.",
         ),
         Surface(
             "booth", "Booth", _booth, ((-10.0, 10.0), (-10.0, 10.0)), ((1.0, 3.0),),
             r"f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2", (-8.0, -7.0),
-            "A tilted quadratic bowl: every method converges; compare how straight the paths are.",
         ),
         Surface(
             "goldstein_price", "Goldstein–Price", _goldstein_price, ((-2.0, 2.0), (-2.0, 2.0)),
@@ -173,7 +160,6 @@ SURFACES: dict[str, Surface] = {
             r"f(x, y) = \left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
             r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]",
             (-1.2, 1.2),
-            "Values spanning six decades: a learning rate fit for the flat part explodes on the walls.",
             log_levels=True,
         ),
     ]

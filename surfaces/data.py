@@ -128,6 +128,5 @@ def make_model(kind: str = "linear", m: int = 200, noise: float = 0.5, seed: int
         f"{kind}-data", f"{kind} regression, m = {m}", _full_loss_xy(kind, X, y), domain,
         ((float(opt[0]), float(opt[1])),), latex,
         (float(opt[0] - 0.8 * span), float(opt[1] + 0.7 * span)),
-        "The full-batch loss of a real model on a real data set.",
     )
     return DataModel(kind, X, y, loss, opt, names, latex, surface)

@@ -237,5 +237,5 @@ def parse_formula(text: str, domain=((-3.0, 3.0), (-3.0, 3.0)), start=None) -> S
         start = (xmin + 0.8 * (xmax - xmin), ymin + 0.75 * (ymax - ymin))
     return Surface(
         "custom", f"f(x, y) = {text}", fxy, ((float(xmin), float(xmax)), (float(ymin), float(ymax))), (),
-        f"f(x, y) = {checked.latex}", tuple(map(float, start)), "Your own surface.",
+        f"f(x, y) = {checked.latex}", tuple(map(float, start)),
     )

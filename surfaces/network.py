@@ -778,19 +778,14 @@ def train(params, X, y, optimizer: str | Optimizer = "adam", epochs: int = 10, b
                   as_x(X), as_y(y), as_x(X_test), as_y(y_test))
 
 
-# --- presets for the vanishing / exploding page ----------------------------------------------------
+# --- one experiment of the vanishing / exploding page -----------------------------------------------
 
 
 @dataclass(frozen=True)
-class Preset:
-    """A full configuration and the claim it demonstrates at initialization.
+class NetConfig:
+    """A full configuration of a deep network, its data and its training (hashable: pages cache
+    by it)."""
 
-    The claim is checked on ``layer_grad_norms`` of the preset's network on its training set:
-    ``ratio`` = ‖∂J/∂W₁‖ / ‖∂J/∂W_out‖ (first over last layer) lies in ``ratio_range`` and every
-    layer's norm lies in ``norm_range``."""
-
-    label: str
-    claim: str
     activation: str
     init: str
     sigma: float = 1.0
@@ -807,8 +802,6 @@ class Preset:
     epochs: int = 30
     batch_size: int = 32
     seed: int = 0
-    ratio_range: tuple[float, float] = (0.0, math.inf)
-    norm_range: tuple[float, float] = (0.0, math.inf)
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -822,83 +815,24 @@ class Preset:
         return init_mlp(jax.random.key(self.seed), self.sizes, self.init, self.sigma, self.batchnorm)
 
     def train(self, **overrides) -> TrainResult:
-        """Train with the preset's configuration (``overrides`` replace fields of it)."""
+        """Train with this configuration (``overrides`` replace fields of it)."""
         p = replace(self, **overrides)
         d = p.data()
         return train(p.init_params(), d.X_train, d.y_train, p.optimizer, p.epochs, p.batch_size, {"lr": p.lr},
                      p.seed, p.activation, p.loss, 0.0, p.batchnorm, p.clip, 1, d.X_test, d.y_test)
 
 
-class ClaimCheck(NamedTuple):
-    """The gradient norms per layer at initialization, their first/last ratio and the verdict."""
-
-    norms: np.ndarray
-    ratio: float
-    holds: bool
-
-
-def check_claim(preset: Preset) -> ClaimCheck:
-    """Measure the preset's claim at initialization on its training set."""
-    d = preset.data()
-    norms = np.asarray(layer_grad_norms(preset.init_params(), d.X_train, d.y_train, preset.activation, preset.loss))
-    ratio = float(norms[0] / norms[-1])
-    lo, hi = preset.ratio_range
-    nlo, nhi = preset.norm_range
-    holds = bool(lo <= ratio <= hi and np.all((nlo <= norms) & (norms <= nhi)))
-    return ClaimCheck(norms, ratio, holds)
+def layer_norms_at_init(cfg: NetConfig) -> np.ndarray:
+    """‖∂J/∂W_l‖ for every layer of the configuration's network at initialization, on its
+    training set (layer 0 first)."""
+    d = cfg.data()
+    return np.asarray(layer_grad_norms(cfg.init_params(), d.X_train, d.y_train, cfg.activation, cfg.loss))
 
 
-PRESETS: dict[str, Preset] = {
-    "vanishing": Preset(
-        "Vanishing: sigmoid, naive σ = 0.5",
-        "σ'(z) ≤ 1/4 and the weights are small: the gradient halves at every layer on its way "
-        "back, so the first layer's gradient is less than 10⁻³ of the last layer's (about 10⁻⁷ "
-        "here) and gradient descent leaves the first layers where they started.",
-        "sigmoid", "naive", 0.5, lr=0.5, ratio_range=(0.0, 1e-3)),
-    "exploding": Preset(
-        "Exploding: ReLU, naive σ = 1",
-        "With W = randn (σ = 1) each ReLU layer multiplies the signal by about σ·sqrt(n/2) = 4, "
-        "forward and backward: every layer's gradient norm exceeds 10⁶ (He init: below 10), and "
-        "gradient descent overflows within a few steps.  (ReLU is positively homogeneous, so the "
-        "blow-up is shared by all layers: the first/last ratio stays near 1.)",
-        "relu", "naive", 1.0, lr=0.05, norm_range=(1e6, math.inf)),
-    "exploding_tanh": Preset(
-        "Exploding toward the input: tanh, naive σ = 1",
-        "tanh keeps the forward signal in (−1, 1), but with σ = 1 each layer multiplies the "
-        "gradient by about 1.7 on its way back: the first layer's gradient is more than 10² "
-        "times the last layer's (about 10⁴ here).",
-        "tanh", "naive", 1.0, lr=0.05, ratio_range=(1e2, math.inf)),
-    "relu_he": Preset(
-        "Healthy: ReLU with He initialization",
-        "He's sqrt(2 / n_{l−1}) keeps the variance of the signal and of the gradient from layer to "
-        "layer: the first and last layers' gradients are within 10× of each other.",
-        "relu", "he", lr=0.05, ratio_range=(0.1, 10.0)),
-    "tanh_xavier": Preset(
-        "Healthy: tanh with Xavier initialization",
-        "Xavier's sqrt(2 / (n_{l−1} + n_l)) keeps tanh in its linear range: the first and last "
-        "layers' gradients are within 10× of each other.",
-        "tanh", "xavier", lr=0.05, ratio_range=(0.1, 10.0)),
-    "exploding_clipped": Preset(
-        "Exploding, clipped by the global norm (c = 1)",
-        "The exploding network (every layer's gradient above 10⁶), trained with the gradient "
-        "rescaled to norm ≤ c = 1 at every step: the steps stay bounded and training does not "
-        "overflow.",
-        "relu", "naive", 1.0, clip=("norm", 1.0), lr=0.05, norm_range=(1e6, math.inf)),
-    "deep_batchnorm": Preset(
-        "Vanishing network + batch norm",
-        "The vanishing sigmoid network with batch norm after each hidden layer's linear part: "
-        "z_N = (z − μ)/sqrt(σ² + ε) keeps σ(z) away from saturation, and the first and last layers' "
-        "gradients are within 10× of each other.  (Batch norm is not neutral either: at "
-        "initialization it lets gradients grow mildly toward the input, about ×1.2 per layer, "
-        "so on other seeds the ratio can reach a few tens.)",
-        "sigmoid", "naive", 0.5, batchnorm=True, lr=0.5, ratio_range=(0.1, 10.0)),
-}
+# --- the scalar chain --------------------------------------------------------------------------------
 
 
-# --- the scalar lesson -------------------------------------------------------------------------------
-
-
-class ScalarLesson(NamedTuple):
+class ScalarChain(NamedTuple):
     """w^L for a one-unit-per-layer linear network: ``w`` (n,), ``wL`` (n,) = w^L,
     ``powers`` (n, L + 1) = w^l for l = 0..L."""
 
@@ -908,9 +842,9 @@ class ScalarLesson(NamedTuple):
     powers: np.ndarray
 
 
-def scalar_lesson(ws=(0.9, 1.0, 1.1), L: int = 50) -> ScalarLesson:
+def scalar_chain(ws=(0.9, 1.0, 1.1), L: int = 50) -> ScalarChain:
     """ŷ = w^L x through L layers of one unit each: a little below 1 vanishes (0.9⁵⁰ ≈ 0.005),
     a little above explodes (1.1⁵⁰ ≈ 117)."""
     w = np.asarray(ws, np.float64)
     powers = w[:, None] ** np.arange(L + 1)
-    return ScalarLesson(w, int(L), powers[:, -1], powers)
+    return ScalarChain(w, int(L), powers[:, -1], powers)

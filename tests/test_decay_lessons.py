@@ -9,20 +9,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from lessons.decay import LESSONS, check_bounces, check_plateaus, check_stall, check_too_large, run_lesson
 from optim import OPTIMIZERS, SCHEDULES, run
-from optim.presets_decay import (
-    LESSONS,
-    check_bounces,
-    check_plateaus,
-    check_stall,
-    check_too_large,
-    drops,
-    gd_stability_limit,
-    run_lesson,
-    schedule_curve,
-    settled_loss,
-)
+from optim.metrics import drops, gd_stability_limit, settled_loss
 from optim.runner import compile_count
+from optim.schedules import schedule_curve
 from surfaces import SURFACES
 from ui.widgets import hparam_setting, optimizer_settings
 
@@ -108,12 +99,12 @@ def lesson_runs():
 @pytest.mark.parametrize("key", list(LESSONS))
 def test_the_lesson_reproduces_its_claim(lesson_runs, key, seed):
     lesson = LESSONS[key]
-    verdict = lesson.verdict(lesson_runs[key][seed], bowl.min_value)
+    verdict = lesson.verdict(lesson_runs[key][seed], bowl)
     assert verdict.holds is True, verdict.detail
 
 
 def test_constant_lr_oscillates_final_loss_is_higher_than_with_exponential_decay(lesson_runs):
-    runs = lesson_runs["oscillates"][LESSONS["oscillates"].seed]
+    runs = lesson_runs["oscillates"][LESSONS["oscillates"].settings["seed"]]
     assert runs["exponential"]["loss"][-1] < runs["constant"]["loss"][-1]
     for name in ("time", "step", "exponential"):
         assert 3 * settled_loss(runs[name]["loss"]) <= settled_loss(runs["constant"]["loss"]), name
@@ -123,29 +114,32 @@ def test_constant_lr_oscillates_final_loss_is_higher_than_with_exponential_decay
 
 
 def test_too_large_a_rate_diverges_with_a_constant_rate_and_recovers_with_decay(lesson_runs):
-    lesson = LESSONS["too_large"]
-    assert lesson.lr > gd_stability_limit(bowl.f, bowl.minima[0])
-    runs = lesson_runs["too_large"][lesson.seed]
+    v = LESSONS["too_large"].settings
+    assert v["gd.lr"] > gd_stability_limit(bowl.f, bowl.minima[0])
+    runs = lesson_runs["too_large"][v["seed"]]
     assert runs["constant"]["diverged_at"] is not None
     for name in ("time", "exponential"):
         assert runs[name]["diverged_at"] is None
         assert np.max(runs[name]["loss"]) > 2 * runs[name]["loss"][0], "the run is first thrown out"
-        assert runs[name]["loss"][-1] <= lesson.tol
+        assert runs[name]["loss"][-1] <= v["tol"]
 
 
 def test_too_fast_a_decay_stalls(lesson_runs):
-    runs = lesson_runs["stall"][LESSONS["stall"].seed]
+    runs = lesson_runs["stall"][LESSONS["stall"].settings["seed"]]
     exp = runs["exponential"]
     # its whole budget: Σ α₀ e^(−kt) = α₀ / (1 − e^(−k)) ≈ α₀ / k, nearly all of it spent by t = 100
-    budget = 0.07 / (1 - np.exp(-0.05))
+    v = LESSONS["stall"].settings
+    budget = v["gd.lr"] / (1 - np.exp(-v["d.exponential.k"]))
     assert exp["lr"][-1] < 1e-9 and np.sum(exp["lr"]) == pytest.approx(budget, rel=1e-4)
     assert np.sum(exp["lr"][:100]) > 0.99 * budget
     assert settled_loss(exp["loss"]) > 3 * settled_loss(runs["time"]["loss"])
 
 
 def test_step_decay_drops_where_the_rate_drops(lesson_runs):
-    runs = lesson_runs["plateaus"][LESSONS["plateaus"].seed]
-    np.testing.assert_array_equal(drops(runs["step"]["lr"]), [150, 300, 450])
+    v = LESSONS["plateaus"].settings
+    runs = lesson_runs["plateaus"][v["seed"]]
+    s = int(v["d.step.step_size"])
+    np.testing.assert_array_equal(drops(runs["step"]["lr"]), np.arange(s, v["steps"], s))
     loss = runs["step"]["loss"]
     assert np.mean(loss[75:150]) > 2 * np.mean(loss[225:300])
 
@@ -155,20 +149,19 @@ def test_every_lesson_value_is_a_valid_page_setting():
     settings = {s.key: s for name in OPTIMIZERS for s in optimizer_settings(name)}
     settings.update({s.key: s for s in (hparam_setting(f"d.{n}", h) for n, sc in SCHEDULES.items() for h in sc.params)})
     for lesson in LESSONS.values():
-        values = lesson.page_values()
-        assert values["scheds"] == lesson.schedule_names
+        values = lesson.settings
         for key, value in values.items():
             if key in settings:
                 assert settings[key].parse(settings[key].encode(value)) == pytest.approx(value), (lesson.key, key)
-        assert set(lesson.schedule_names) <= set(SCHEDULES) and lesson.surface in SURFACES
+        assert set(values["scheds"]) <= set(SCHEDULES) and values["surface"] in SURFACES
 
 
 def test_lessons_are_full_configurations():
     for lesson in LESSONS.values():
-        values = lesson.page_values()
-        for key in ("surface", "opt", "steps", "noise", "seed", "tol", "scheds", "x0", "y0", f"{lesson.optimizer}.lr"):
+        values = lesson.settings
+        for key in ("surface", "opt", "steps", "noise", "seed", "tol", "scheds", "x0", "y0", f"{values['opt']}.lr"):
             assert key in values, (lesson.key, key)
-        for name in lesson.schedule_names:
+        for name in values["scheds"]:
             for h in SCHEDULES[name].params:
                 assert f"d.{name}.{h.name}" in values
         assert lesson.claim.strip() and lesson.title.strip()
@@ -191,6 +184,6 @@ def test_checks_refuse_when_the_claim_fails_or_a_run_is_missing():
     assert check_too_large({"constant": _rec(np.full(101, 1.0), div=40),
                             "time": _rec(np.full(101, 1e-6))}).holds is True
     assert check_plateaus({"constant": flat, "step": flat}).holds is False  # the rate never drops
-    lesson = dataclasses.replace(LESSONS["stall"], schedules=(("time", (("k", 0.01),)),
-                                                              ("exponential", (("k", 0.005),))))
-    assert lesson.verdict(run_lesson(lesson)).holds is False  # a slow exponential decay does not stall
+    slow = {**LESSONS["stall"].settings, "scheds": ["time", "exponential"], "d.exponential.k": 0.005}
+    lesson = dataclasses.replace(LESSONS["stall"], settings=slow)
+    assert lesson.verdict(run_lesson(lesson), bowl).holds is False  # a slow exponential decay does not stall

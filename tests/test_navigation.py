@@ -6,10 +6,13 @@ Streamlit clears the query string when the sidebar navigates; ``go`` does the sa
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from helpers import ROOT
 from streamlit.testing.v1 import AppTest
 
+from lessons import PATH
 from ui import nav
 
 PAGES = {p.url_path or "home": p.path for p in nav.available()}
@@ -88,17 +91,28 @@ def test_values_set_on_one_page_do_not_appear_on_another():
     assert widget(at, "race", "steps").value == 300 and url(at) == {}
 
 
+def test_the_home_cards_are_the_lesson_path():
+    at = tab()
+    cards = sorted(m.value for m in at.subheader)
+    assert cards == sorted(f"{i + 1} · {lesson.title}" for i, lesson in enumerate(PATH))
+    links = at.get("page_link")  # two columns: the cards come column by column, not in path order
+    assert sorted(link.proto.query_string for link in links) == sorted(urlencode(lesson.query()) for lesson in PATH)
+    assert {link.proto.page for link in links} == {lesson.page for lesson in PATH}
+
+
 def test_a_lesson_card_applies_its_link_every_time():
     """Home → lesson 2 → Home → lesson 3 opens lesson 3's surface, not the last one's."""
-    race_lessons = [le for le in nav.LESSONS if le.page == PAGES["race"]]
+    race_lessons = [le for le in PATH if le.page == "race"]
     assert len(race_lessons) >= 2
     at = tab()
     for lesson in race_lessons + race_lessons[:1]:
         go(at, "home")
-        go(at, "race", **lesson.query)
-        assert widget(at, "race", "surface").value == lesson.query["surface"], lesson.title
-        assert widget(at, "race", "opts").value == lesson.query["opts"].split(","), lesson.title
-        assert widget(at, "race", "steps").value == int(lesson.query["steps"]), lesson.title
+        go(at, "race", **lesson.query())
+        assert widget(at, "race", "preset").value == lesson.key, lesson.title
+        assert widget(at, "race", "surface").value == lesson.settings["surface"], lesson.title
+        assert widget(at, "race", "opts").value == lesson.settings["opts"], lesson.title
+        assert widget(at, "race", "steps").value == lesson.settings["steps"], lesson.title
+        assert any(m.value.startswith("✓") for m in at.success), lesson.title  # its claim box, checked
 
 
 def test_the_back_button_reapplies_the_earlier_link():

@@ -2,6 +2,7 @@
 statistics, and the presets' claims measured at initialization."""
 
 import math
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from lessons.gradients import LESSONS, config_of
 from surfaces import network as N
 
 # One compiled program per configuration: op-by-op dispatch compiles every primitive and is slower.
@@ -290,46 +292,36 @@ def test_weight_norms_and_activation_stats():
         np.testing.assert_allclose(s.saturated[i], np.mean(a == 0), atol=1e-6)  # ReLU' < 0.05 ⇔ dead
 
 
-def test_scalar_lesson():
-    s = N.scalar_lesson((0.9, 1.0, 1.1), 50)
+def test_scalar_chain():
+    s = N.scalar_chain((0.9, 1.0, 1.1), 50)
     np.testing.assert_allclose(s.wL, [0.9**50, 1.0, 1.1**50])
     assert s.wL[0] < 0.01 and s.wL[2] > 100
     assert s.powers.shape == (3, 51) and s.powers[2, 10] == pytest.approx(1.1**10)
 
 
-# --- presets: their claims at initialization ------------------------------------------------------------
+# --- the lessons' networks at initialization (their claims: tests/test_lessons.py) ---------------------
 
 
 @pytest.fixture(scope="module")
-def claims():
-    return {name: N.check_claim(p) for name, p in N.PRESETS.items()}
+def norms():
+    return {name: N.layer_norms_at_init(config_of(lesson.settings)) for name, lesson in LESSONS.items()}
 
 
-def test_every_preset_claim_holds(claims):
-    assert {"vanishing", "exploding", "relu_he", "tanh_xavier", "exploding_clipped", "deep_batchnorm"} <= set(claims)
-    for name, c in claims.items():
-        assert c.holds, (name, c.ratio, c.norms.min(), c.norms.max())
-        assert len(c.norms) == N.PRESETS[name].depth + 1
+def test_one_norm_per_layer(norms):
+    for name, n in norms.items():
+        assert len(n) == LESSONS[name].settings["depth"] + 1 and np.all(n > 0), name
 
 
-def test_vanishing_claim(claims):
-    assert claims["vanishing"].ratio < 1e-3
+def test_batchnorm_rescues_the_vanishing_network(norms):
+    bn, plain = (LESSONS[k].settings for k in ("deep_batchnorm", "vanishing"))
+    assert bn["act"] == plain["act"] and bn["bn"] and not plain["bn"]
+    ratio = {k: norms[k][0] / norms[k][-1] for k in ("deep_batchnorm", "vanishing")}
+    assert ratio["deep_batchnorm"] > 1e4 * ratio["vanishing"]
 
 
-@pytest.mark.parametrize("name", ["relu_he", "tanh_xavier", "deep_batchnorm"])
-def test_healthy_claims(claims, name):
-    assert 0.1 <= claims[name].ratio <= 10
-
-
-def test_batchnorm_rescues_the_vanishing_network(claims):
-    assert N.PRESETS["deep_batchnorm"].activation == N.PRESETS["vanishing"].activation
-    assert claims["deep_batchnorm"].ratio > 1e4 * claims["vanishing"].ratio
-
-
-def test_exploding_claims(claims):
-    he = N.check_claim(N.Preset("he twin", "", "relu", "he"))
-    assert claims["exploding"].norms.min() > 1e6 > 1e5 * he.norms.max()
-    assert claims["exploding_tanh"].ratio > 1e2
+def test_exploding_against_its_he_twin(norms):
+    he = N.layer_norms_at_init(replace(config_of(LESSONS["exploding"].settings), init="he"))
+    assert norms["exploding"].min() > 1e6 > 1e5 * he.max()
 
 
 # --- training -------------------------------------------------------------------------------------------
@@ -374,7 +366,7 @@ EXPLODING_RUN = dict(epochs=8, batch_size=300)
 
 
 def test_exploding_gradient_descent_diverges_and_reports_where():
-    p = N.PRESETS["exploding"]
+    p = config_of(LESSONS["exploding"].settings)
     d = p.data()
     assert len(d.y_train) == EXPLODING_RUN["batch_size"]
     r = p.train(**EXPLODING_RUN)
@@ -396,7 +388,7 @@ def test_exploding_gradient_descent_diverges_and_reports_where():
 
 
 def test_clipping_by_global_norm_bounds_every_step():
-    p = N.PRESETS["exploding_clipped"]
+    p = config_of(LESSONS["exploding_clipped"].settings)
     kind, c = p.clip
     assert kind == "norm" and (p.activation, p.init, p.sigma) == ("relu", "naive", 1.0)
     r = p.train(**EXPLODING_RUN)

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 import pytest
 
+from lessons.network import LESSONS, overfitting_verdict, values
 from surfaces import network as N
 from surfaces import training as T
 from viz import network as V
@@ -112,7 +113,7 @@ def test_divergence_is_reported_not_raised():
 
 
 def _overfitting_pair(seed):
-    o = V.OVERFITTING
+    o = values(LESSONS["overfitting"])
     data = T.make_data(o["data"], o["m"], o["noise"], seed, 2, o["test"])
     params = N.init_mlp(seed, N.mlp_sizes(o["depth"], o["width"]), T.default_init(o["act"]))
     runs = [T.fit(params, data, o["opts"][0], o["epochs"], int(o["batch"]), None, seed, o["act"], o["loss"], lam)
@@ -134,5 +135,5 @@ def test_overfitting_preset_l2_lowers_the_test_loss_and_the_gap(seed):
     assert te1 < 0.8 * te0
     assert te1 - tr1 < 0.5 * (te0 - tr0)
     assert tr1 > tr0  # the price: a worse fit of the training set
-    assert V.overfitting_verdict(plain, reg).holds
-    assert not V.overfitting_verdict(reg, plain).holds
+    assert overfitting_verdict(plain.rec, reg.rec).holds
+    assert not overfitting_verdict(reg.rec, plain.rec).holds

@@ -1,12 +1,14 @@
 """The data page under Streamlit's AppTest: defaults, each model with several batch sizes, bad
 input (no examples, a batch larger than the data set, malformed URLs), the URL as the whole
-state, presets and a new draw."""
+state, the lessons from the menu with their claim box, and a new draw."""
 
 import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from lessons.data import LESSONS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "data.py")
 SMALL = {"m": "100", "epochs": "2"}  # few shapes to compile: the tests share them
@@ -119,15 +121,29 @@ def test_the_query_string_sets_the_whole_page_and_follows_the_widgets():
     assert list(table(at)["updates"]) == [21, 3]
 
 
-def test_presets_and_a_new_draw():
+def test_every_lesson_from_the_menu_sets_the_page_and_its_claim_holds():
+    at = page(preset="free", **SMALL)
+    assert not at.exception and not at.success  # free exploration: no claim
+    for key, lesson in LESSONS.items():
+        at = at.sidebar.selectbox(key="data:preset").set_value(key).run()
+        assert not at.exception, key
+        v = lesson.settings
+        assert at.sidebar.selectbox(key="data:opt").value == v["opt"], key
+        assert at.sidebar.multiselect(key="data:sizes").value == v["sizes"], key
+        assert at.sidebar.select_slider(key="data:m").value == v["m"], key
+        assert any(lesson.claim in m.value for m in at.markdown), key
+        verdicts = [m.value for m in at.success] + [w.value for w in at.warning]
+        assert len(verdicts) == 1 and verdicts[0].startswith("✓") and "your changes" not in verdicts[0], verdicts
+        shown = {k: str(v) for k, v in at.query_params.items()}.get("preset", "three")  # the default: unwritten
+        assert shown in (key, f"['{key}']")
+    # a change afterwards: the claim is measured again, on the changed runs, and the box says so
+    at = at.sidebar.select_slider(key="data:epochs").set_value(1).run()
+    verdicts = [m.value for m in at.success] + [w.value for w in at.warning]
+    assert any("your changes" in v for v in verdicts)
+
+
+def test_a_new_draw():
     at = page(**SMALL)
-    adam = next(b for b in at.sidebar.button if b.label == "Mini-batch Adam")
-    at = adam.click().run()
-    assert not at.exception
-    assert at.sidebar.selectbox(key="data:opt").value == "adam"
-    assert at.sidebar.multiselect(key="data:sizes").value == ["32"]
-    assert list(table(at)["run"]) == ["mini-batch 32"]
-    assert str(at.query_params["opt"]) in ("adam", "['adam']")
     draw = next(b for b in at.sidebar.button if b.label == "New draw")
     at = draw.click().run()
     assert not at.exception and at.sidebar.number_input(key="data:seed").value != 0
@@ -137,5 +153,5 @@ def test_presets_and_a_new_draw():
 def test_divergence_is_reported():
     at = page(**{"gd.lr": "2"}, sizes="1,m", **SMALL)
     assert not at.exception
-    assert any("diverged at update" in w.value for w in at.warning)
+    assert any("diverged at update" in w.value and "lr too large for this curvature" in w.value for w in at.warning)
     assert table(at)["outcome"].str.contains("diverged").any()

@@ -8,7 +8,7 @@ import pytest
 from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
-from optim.presets_decay import LESSONS
+from lessons.decay import LESSONS, schedule_params
 from optim.schedules import SCHEDULES
 
 
@@ -38,14 +38,14 @@ def test_defaults_show_the_first_lesson_and_its_verdict():
     assert not at.exception and not at.error and not at.warning
     first = LESSONS["oscillates"]
     assert at.sidebar.selectbox(key="decay:preset").value == "oscillates"
-    assert at.sidebar.multiselect(key="decay:scheds").value == first.schedule_names
-    assert at.sidebar.select_slider(key="decay:gd.lr").value == first.lr
+    assert at.sidebar.multiselect(key="decay:scheds").value == first.settings["scheds"]
+    assert at.sidebar.select_slider(key="decay:gd.lr").value == first.settings["gd.lr"]
     assert any(m.value.startswith("✓") for m in at.success)
     figs = specs(at)
     assert set(figs) == {"alpha", "race", "loss"}
-    assert [t["name"] for t in figs["alpha"]["data"]] == [SCHEDULES[n].label for n in first.schedule_names]
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(first.schedule_names)
-    assert {m.value.strip("$\n") for m in at.latex} >= {SCHEDULES[n].latex for n in first.schedule_names}
+    assert [t["name"] for t in figs["alpha"]["data"]] == [SCHEDULES[n].label for n in first.settings["scheds"]]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(first.settings["scheds"])
+    assert {m.value.strip("$\n") for m in at.latex} >= {SCHEDULES[n].latex for n in first.settings["scheds"]}
     # the defaults are the first lesson: a bare URL
     assert dict(at.query_params) == {}
     for c in at.get("plotly_chart"):
@@ -55,43 +55,47 @@ def test_defaults_show_the_first_lesson_and_its_verdict():
 @pytest.mark.parametrize("key", list(LESSONS))
 def test_each_preset_from_the_url_sets_the_page_and_its_claim_holds(key):
     lesson = LESSONS[key]
+    v = lesson.settings
     at = page(preset=key)
     assert not at.exception and not at.error
     sb = at.sidebar
-    assert sb.multiselect(key="decay:scheds").value == lesson.schedule_names
-    assert sb.slider(key="decay:steps").value == lesson.steps
-    assert sb.number_input(key="decay:noise").value == lesson.noise
-    assert sb.select_slider(key="decay:gd.lr").value == lesson.lr
-    assert (sb.number_input(key="decay:x0").value, sb.number_input(key="decay:y0").value) == lesson.x0
-    for name in lesson.schedule_names:
-        for pname, value in lesson.schedule_params(name).items():
+    assert sb.multiselect(key="decay:scheds").value == v["scheds"]
+    assert sb.slider(key="decay:steps").value == v["steps"]
+    assert sb.number_input(key="decay:noise").value == v["noise"]
+    assert sb.select_slider(key="decay:gd.lr").value == v["gd.lr"]
+    assert (sb.number_input(key="decay:x0").value, sb.number_input(key="decay:y0").value) == (v["x0"], v["y0"])
+    for name in v["scheds"]:
+        for pname, value in schedule_params(v, name).items():
             widget = at.sidebar.get("select_slider") + at.sidebar.get("slider")
             got = next(w for w in widget if w.key == f"decay:d.{name}.{pname}")
             assert got.value == pytest.approx(value), (name, pname)
     assert any(lesson.title in m.value for m in at.markdown)
-    verdicts = [m.value for m in at.success] + [w.value for w in at.warning]
+    verdicts = [m.value for m in at.success] + [w.value for w in at.warning if w.value[:1] in "✓✗"]
     assert len(verdicts) == 1 and verdicts[0].startswith("✓"), verdicts
     table = at.dataframe[0].value
-    assert list(table["schedule"]) == [SCHEDULES[n].label for n in lesson.schedule_names]
+    assert list(table["schedule"]) == [SCHEDULES[n].label for n in v["scheds"]]
     if key == "too_large":
         assert table["diverged at"][0] > 0 and table["diverged at"][1:].isna().all()
         assert "diverged at step" in json.dumps(specs(at)["race"]["data"])
+        assert "lr too large for this curvature" in json.dumps(specs(at)["race"]["data"])
+        diverged = [w.value for w in at.warning if w.value.startswith("**")]
+        assert len(diverged) == 1 and "lr too large for this curvature" in diverged[0]
 
 
 def test_choosing_a_lesson_in_the_menu_sets_everything_and_the_url_follows():
     at = page()
     at = at.sidebar.selectbox(key="decay:preset").set_value("too_large").run()
     assert not at.exception
-    lesson = LESSONS["too_large"]
-    assert at.sidebar.select_slider(key="decay:gd.lr").value == lesson.lr
-    assert at.sidebar.multiselect(key="decay:scheds").value == lesson.schedule_names
-    assert at.sidebar.number_input(key="decay:y0").value == lesson.x0[1]
+    v = LESSONS["too_large"].settings
+    assert at.sidebar.select_slider(key="decay:gd.lr").value == v["gd.lr"]
+    assert at.sidebar.multiselect(key="decay:scheds").value == v["scheds"]
+    assert at.sidebar.number_input(key="decay:y0").value == v["y0"]
     qp = {k: str(v) for k, v in at.query_params.items()}
     assert qp["preset"] in ("too_large", "['too_large']")
     assert "0.15" in qp["gd.lr"] and "exponential" in qp["scheds"]
     # a change after the lesson: the claim is measured again on the new runs
     at = at.sidebar.select_slider(key="decay:gd.lr").set_value(0.05).run()
-    assert any(w.value.startswith("✗") for w in at.warning)
+    assert any(w.value.startswith("✗") and "your changes" in w.value for w in at.warning)
 
 
 def test_a_query_string_sets_a_free_configuration():
@@ -145,6 +149,6 @@ def test_a_malformed_query_string_falls_back_with_warnings():
         assert f"`{key}=" in texts, key
     first = LESSONS["oscillates"]
     assert at.sidebar.selectbox(key="decay:preset").value == "oscillates"
-    assert at.sidebar.multiselect(key="decay:scheds").value == first.schedule_names
-    assert at.sidebar.slider(key="decay:steps").value == first.steps
+    assert at.sidebar.multiselect(key="decay:scheds").value == first.settings["scheds"]
+    assert at.sidebar.slider(key="decay:steps").value == first.settings["steps"]
     assert set(specs(at)) == {"alpha", "race", "loss"}

@@ -12,6 +12,7 @@ import pytest
 from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
+from lessons.gradients import LESSONS
 from surfaces import network as N
 
 SMALL = dict(preset="free", depth="4", width="8", epochs="5", m="200")
@@ -44,12 +45,13 @@ def test_defaults_open_on_the_vanishing_preset_and_its_verdict():
     at = page()
     assert not at.exception and not at.error and not at.warning
     assert at.sidebar.selectbox(key="gradients:preset").value == "vanishing"
-    p = N.PRESETS["vanishing"]
-    assert at.sidebar.selectbox(key="gradients:act").value == p.activation
-    assert at.sidebar.slider(key="gradients:depth").value == p.depth
-    assert at.sidebar.select_slider(key="gradients:gd.lr").value == p.lr
+    v = LESSONS["vanishing"].settings
+    assert at.sidebar.selectbox(key="gradients:act").value == v["act"]
+    assert at.sidebar.slider(key="gradients:depth").value == v["depth"]
+    assert at.sidebar.select_slider(key="gradients:gd.lr").value == v["gd.lr"]
     ok = [m.value for m in at.success]
-    assert len(ok) == 1 and ok[0].startswith("✓ holds: first/last = ") and "claimed below 0.001" in ok[0]
+    assert len(ok) == 1 and ok[0].startswith("✓ The claim holds") and "first/last = " in ok[0]
+    assert "claimed below 0.001" in ok[0]
     figs = figures(at)
     assert set(figs) == {"scalar", "acts", "norms", "train", "history"}
     train = figs["train"]
@@ -62,25 +64,26 @@ def test_defaults_open_on_the_vanishing_preset_and_its_verdict():
     assert params(at) == {}  # the defaults are the first preset: a bare URL
 
 
-@pytest.mark.parametrize("key", list(N.PRESETS))
-def test_every_preset_from_the_url(key):
-    p = N.PRESETS[key]
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_every_lesson_from_the_url(key):
+    lesson = LESSONS[key]
+    p = lesson.settings
     at = page(preset=key)
     assert not at.exception, at.exception
     assert not at.error
     sb = at.sidebar
-    assert sb.selectbox(key="gradients:act").value == p.activation
-    assert sb.selectbox(key="gradients:init").value == p.init
-    assert sb.toggle(key="gradients:bn").value == p.batchnorm and sb.radio(key="gradients:clip").value == p.clip[0]
-    assert sb.slider(key="gradients:depth").value == p.depth
-    assert sb.select_slider(key="gradients:width").value == p.width
-    assert any(p.label in m.value and p.claim in m.value for m in at.markdown)
-    assert [m.value[:7] for m in at.success] == ["✓ holds"], [m.value for m in at.warning]
+    assert sb.selectbox(key="gradients:act").value == p["act"]
+    assert sb.selectbox(key="gradients:init").value == p["init"]
+    assert sb.toggle(key="gradients:bn").value == p["bn"] and sb.radio(key="gradients:clip").value == p["clip"]
+    assert sb.slider(key="gradients:depth").value == p["depth"]
+    assert sb.select_slider(key="gradients:width").value == p["width"]
+    assert any(lesson.title in m.value and lesson.claim in m.value for m in at.markdown)
+    assert [m.value[:1] for m in at.success] == ["✓"], [m.value for m in at.warning]
     assert not any("your changes" in m.value for m in at.success)
     train = figures(at)["train"]
     mine = [t for t in run_titles(train) if t.startswith("★")]
     assert len(mine) == 1
-    assert ("batch norm" in mine[0]) == p.batchnorm and ("clipping" in mine[0]) == (p.clip[0] != "none")
+    assert ("batch norm" in mine[0]) == p["bn"] and ("clipping" in mine[0]) == (p["clip"] != "none")
     diverged = {w.value.split("**")[1] for w in at.warning if "diverged at update" in w.value}
     if key in ("exploding", "exploding_clipped"):
         # W = randn on ReLU overflows without a remedy; clipping keeps the steps bounded
@@ -93,15 +96,15 @@ def test_choosing_a_preset_in_the_menu_sets_the_page_and_the_url():
     assert not at.exception and not at.success  # free exploration: no claim
     at = at.sidebar.selectbox(key="gradients:preset").set_value("tanh_xavier").run()
     assert not at.exception
-    p = N.PRESETS["tanh_xavier"]
+    p = LESSONS["tanh_xavier"].settings
     assert at.sidebar.selectbox(key="gradients:act").value == "tanh"
     assert at.sidebar.selectbox(key="gradients:init").value == "xavier"
-    assert at.sidebar.slider(key="gradients:depth").value == p.depth
-    assert at.sidebar.slider(key="gradients:epochs").value == p.epochs
+    assert at.sidebar.slider(key="gradients:depth").value == p["depth"]
+    assert at.sidebar.slider(key="gradients:epochs").value == p["epochs"]
     q = params(at)
     assert q["preset"] == "tanh_xavier" and q["act"] == "tanh" and q["init"] == "xavier"
     assert "depth" not in q  # 20, the default
-    assert at.success[0].value.startswith("✓ holds")
+    assert at.success[0].value.startswith("✓ The claim holds")
     # a change afterwards: the claim is measured on the changed network, and says so
     at = at.sidebar.selectbox(key="gradients:init").set_value("naive").run()
     verdict = (at.success or at.warning)[0].value

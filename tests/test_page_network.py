@@ -9,6 +9,8 @@ import pytest
 from helpers import ONE_MB, assert_finite_json, run_page
 from streamlit.testing.v1 import AppTest
 
+from lessons.network import LESSONS
+
 
 def page(**query) -> AppTest:
     return run_page("network", 600, **query)
@@ -59,6 +61,19 @@ def test_overfitting_preset_from_the_sidebar():
     assert_small(at)
     assert str(at.query_params["preset"]) in ("overfitting", "['overfitting']")
     assert str(at.query_params["lam"]) in ("0.01", "['0.01']")
+
+
+def test_every_lesson_from_the_menu_shows_its_claim_holding():
+    at = page(preset="free", epochs="10")
+    assert not at.exception and not at.success  # free exploration: no claim
+    for key, lesson in LESSONS.items():
+        at = at.sidebar.selectbox(key="network:preset").set_value(key).run()
+        assert not at.exception, key
+        assert at.sidebar.multiselect(key="network:opts").value == lesson.settings["opts"], key
+        assert at.sidebar.select_slider(key="network:epochs").value == lesson.settings["epochs"], key
+        assert any(lesson.claim in m.value for m in at.markdown), key
+        got = [m.value for m in at.success] + [w.value for w in at.warning]
+        assert len(got) == 1 and got[0].startswith("✓") and "your changes" not in got[0], (key, got)
 
 
 def test_a_bare_preset_link_fills_the_preset():

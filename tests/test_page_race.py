@@ -1,5 +1,6 @@
 """The race page under Streamlit's AppTest: defaults, every surface, formulas good and bad,
-a full configuration from the URL, a malformed URL, step-through."""
+a full configuration from the URL, a malformed URL, step-through, the lessons from the menu and
+every surface's caption with their claim boxes, the diagnosis of a divergence."""
 
 import json
 
@@ -7,6 +8,7 @@ import pytest
 from helpers import run_page
 from streamlit.testing.v1 import AppTest
 
+from lessons.race import CAPTIONS, LESSONS
 from surfaces import SURFACES
 
 
@@ -109,6 +111,72 @@ def test_step_through_shows_the_equations_with_numbers():
 def test_divergence_is_reported_on_the_page():
     at = page(surface="rosenbrock", opts="gd", **{"gd.lr": "0.5"}, steps="50")
     assert not at.exception
-    assert any("diverged at step" in w.value for w in at.warning)
+    assert any("diverged at step" in w.value and "lr too large for this curvature" in w.value for w in at.warning)
     table = at.dataframe[0].value
     assert "diverged at step" in table["outcome"][0]
+
+
+def verdicts(at) -> list[str]:
+    return [m.value for m in at.success] + [w.value for w in at.warning if w.value[:1] in "✓✗"] + \
+        [i.value for i in at.info]
+
+
+def test_defaults_show_the_bowl_caption_holding():
+    at = page()
+    assert any(CAPTIONS["bowl"].claim in m.value for m in at.markdown)
+    v = verdicts(at)
+    assert len(v) == 1 and v[0].startswith("✓") and "your changes" not in v[0], v
+
+
+def test_every_lesson_from_the_menu_sets_the_race_and_its_claim_holds():
+    at = page(steps="50", opts="adam")
+    for key, lesson in LESSONS.items():
+        at = at.sidebar.selectbox(key="race:preset").set_value(key).run()
+        assert not at.exception, key
+        sb, v = at.sidebar, lesson.settings
+        assert sb.selectbox(key="race:surface").value == v["surface"], key
+        assert sb.multiselect(key="race:opts").value == v["opts"], key
+        assert sb.slider(key="race:steps").value == v["steps"], key
+        assert (sb.number_input(key="race:x0").value, sb.number_input(key="race:y0").value) == (v["x0"], v["y0"])
+        for name in v["opts"]:
+            assert sb.select_slider(key=f"race:{name}.lr").value == v[f"{name}.lr"], (key, name)
+        assert any(lesson.title in m.value and lesson.claim in m.value for m in at.markdown), key
+        got = verdicts(at)
+        assert len(got) == 1 and got[0].startswith("✓") and "your changes" not in got[0], (key, got)
+        assert str(at.query_params["preset"]) in (key, f"['{key}']")
+    # a change after the lesson: measured again, on the new runs, and the box says so
+    at = at.sidebar.select_slider(key="race:momentum.lr").set_value(0.0001).run()
+    got = verdicts(at)
+    assert len(got) == 1 and got[0].startswith("✗") and "your changes" in got[0], got
+
+
+def test_every_surface_caption_holds_on_its_default_race():
+    """Free exploration, the default optimizers and steps: choosing a surface moves the start to its
+    own, and the caption's claim box says ✓."""
+    at = page()
+    for name in SURFACES:
+        at = at.sidebar.selectbox(key="race:surface").set_value(name).run()
+        assert not at.exception, name
+        assert any(CAPTIONS[name].claim in m.value for m in at.markdown), name
+        got = verdicts(at)
+        assert len(got) == 1 and got[0].startswith("✓") and "your changes" not in got[0], (name, got)
+
+
+def test_a_caption_needs_the_default_race():
+    at = page(surface="plateau", opts="adam")
+    got = verdicts(at)
+    assert len(got) == 1 and "default race" in got[0] and "Gradient descent" in got[0], got
+
+
+def test_the_monkey_saddle_diverges_for_want_of_a_minimum():
+    at = page(surface="monkey_saddle", opts="gd")
+    texts = [w.value for w in at.warning if w.value.startswith("**")]
+    assert texts and "no minimum in that direction" in texts[0] and "lr too large" not in texts[0]
+    assert "no minimum in that direction" in at.dataframe[0].value["outcome"][0]
+
+
+def test_a_formula_not_finite_at_its_start_says_so():
+    at = page(surface="custom", formula="exp(exp(exp(x)))", opts="gd", steps="20")
+    assert not at.exception and not at.error
+    texts = [w.value for w in at.warning if w.value.startswith("**")]
+    assert texts and "not finite at the start" in texts[0] and "lr too large" not in texts[0]

@@ -1,4 +1,4 @@
-"""The tuning page under Streamlit's AppTest: defaults, the classic preset, a full configuration
+"""The tuning page under Streamlit's AppTest: defaults, the classic lesson, a full configuration
 from the URL, a malformed URL, a refused range, and the link to the race page (its query string,
 read by the race page itself, gives the cell's values)."""
 
@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lessons.tuning import LESSONS
 from surfaces import SURFACES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,10 +66,14 @@ def test_every_surface(name):
     assert at.sidebar.selectbox(key="tuning:surface").value == name
 
 
-def test_the_classic_case_shows_random_search_winning():
+def test_the_classic_lesson_shows_random_search_winning_and_its_claim_holding():
     at = page(seeds="30")
-    at = next(b for b in at.sidebar.button if b.label.startswith("The classic case")).click().run()
+    assert not at.success  # free exploration: no claim
+    at = at.sidebar.selectbox(key="tuning:preset").set_value("classic").run()
     assert not at.exception
+    assert any(LESSONS["classic"].claim in m.value for m in at.markdown)
+    assert [m.value[:1] for m in at.success] == ["✓"] and "your changes" not in at.success[0].value
+    assert at.number_input(key="tuning:seeds").value == 50  # the lesson's seeds, not the link's 30
     sb = at.sidebar
     assert (sb.selectbox(key="tuning:surface").value, sb.selectbox(key="tuning:opt").value) == ("bowl", "rmsprop")
     assert (sb.selectbox(key="tuning:hx").value, sb.selectbox(key="tuning:hy").value) == ("lr", "eps")
@@ -76,6 +81,9 @@ def test_the_classic_case_shows_random_search_winning():
     g, r = medians(at)
     assert r < g
     assert str(at.query_params["surface"]) in ("bowl", "['bowl']")
+    # fewer seeds: the comparison is measured again, and the box says the settings are not the lesson's
+    at = at.number_input(key="tuning:seeds").set_value(10).run()
+    assert any("your changes" in m.value for m in [*at.success, *at.warning])
 
 
 def test_a_query_string_sets_the_whole_page():

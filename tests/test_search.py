@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lessons.tuning import LESSONS
 from optim import OPTIMIZERS, run
 from optim.runner import compile_count
 from optim.search import (
-    CLASSIC,
     Axis,
     Outcomes,
     Sweep,
@@ -231,8 +231,12 @@ def test_compare_searches_on_a_separable_function():
 
 @pytest.fixture(scope="module")
 def classic():
-    c = CLASSIC
-    s = SURFACES[c["surface"]]
+    """The tuning lesson's case (lessons/tuning.py): RMSprop on the bowl, α × ε."""
+    v = LESSONS["classic"].settings
+    hps = {h.name: h for h in OPTIMIZERS[v["opt"]].hparams}
+    c = {"optimizer": v["opt"], "steps": v["steps"], "x": Axis.of(hps[v["hx"]], v["xlo"], v["xhi"]),
+         "y": Axis.of(hps[v["hy"]], v["ylo"], v["yhi"])}
+    s = SURFACES[v["surface"]]
     return c, s, run_score_fn(c["optimizer"], s, s.start, c["steps"], c["x"], c["y"])
 
 

@@ -31,7 +31,7 @@ def test_there_are_at_least_ten_surfaces():
 def test_metadata_domain_and_start(name):
     s = SURFACES[name]
     assert s.name == name
-    assert s.label.strip() and s.latex.strip() and s.lesson.strip()
+    assert s.label.strip() and s.latex.strip()
     (x0, x1), (y0, y1) = s.domain
     assert all(math.isfinite(v) for v in (x0, x1, y0, y1))
     assert x0 < x1 and y0 < y1

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from helpers import assert_finite_json, fig_json
 
+from lessons.decay import LESSONS, run_lesson
 from optim import SCHEDULES
-from optim.presets_decay import LESSONS, run_lesson, schedule_curve
+from optim.schedules import schedule_curve
 from surfaces import SURFACES
 from viz.decay import (
     SCHEDULE_COLORS,
@@ -73,17 +74,19 @@ def test_log_axis_drops_zero_rates_and_the_limit_is_drawn():
 
 
 def test_schedule_runs_follow_the_records(too_large):
-    runs = schedule_runs(too_large)
+    runs = schedule_runs(too_large, bowl.f)
     assert [r.name for r in runs] == ["constant", "time", "exponential"]
     const = runs[0]
     assert isinstance(const, ScheduleRun) and const.color == SCHEDULE_COLORS["constant"]
     assert const.end == too_large["constant"]["diverged_at"] - 1 and "diverged at step" in const.note
-    assert runs[1].end == LESSONS["too_large"].steps and runs[1].note == ""
+    assert "lr too large for this curvature" in const.note  # the constant α = 0.15 is above 2/λ = 0.1
+    assert runs[1].end == LESSONS["too_large"].settings["steps"] and runs[1].note == ""
 
 
 def test_race_figure_of_schedule_runs_uses_schedule_colours(uri, too_large):
     runs = schedule_runs(too_large)
-    fig = race_figure(uri, bowl.domain, bowl.minima, LESSONS["too_large"].x0, runs, Style())
+    v = LESSONS["too_large"].settings
+    fig = race_figure(uri, bowl.domain, bowl.minima, (v["x0"], v["y0"]), runs, Style())
     for r in runs:
         assert [t.line.color for t in fig.data if t.name and t.name.startswith(r.label)] == [r.color]
     heads = fig.data[fig.frames[0].traces[0]]

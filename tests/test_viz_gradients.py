@@ -47,7 +47,7 @@ def _runs(n_runs=4, steps=300, layers=21, seed=0, diverge=True):
 
 
 def test_scalar_figure_draws_w_to_the_l_on_a_log_axis():
-    s = N.scalar_lesson((0.9, 1.0, 1.1), 50)
+    s = N.scalar_chain((0.9, 1.0, 1.1), 50)
     fig = V.scalar_figure(s.w, s.powers, Style())
     d = fig.to_dict()
     assert d["layout"]["yaxis"]["type"] == "log"
@@ -116,14 +116,6 @@ def test_comparison_figure_colours_log_ratios_and_marks_the_current_cell():
     rect = d["layout"]["shapes"][0]
     assert (rect["x0"], rect["x1"], rect["y0"], rect["y1"]) == (-0.5, 0.5, 0.5, 1.5)
     assert "NaN" not in _json(fig) and "Infinity" not in _json(fig)
-
-
-def test_claim_text():
-    t = V.claim_text((0.0, 1e-3), (0.0, np.inf), 3.2e-7, [1e-7, 1.0])
-    assert t == "first/last = 3.2e-07 (claimed below 0.001)"
-    t = V.claim_text((0.0, np.inf), (1e6, np.inf), 1.0, [2e6, 3e9])
-    assert t == "layer norms 2.0e+06 to 3.0e+09 (claimed above 1e+06)"
-    assert "between 0.1 and 10" in V.claim_text((0.1, 10.0), (0.0, np.inf), 1.0, [1.0])
 
 
 # --- during training ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The network page's figure builders and tables, on synthetic runs (no training here): the
 losses against the margin vs the course's formulas, learning curves, the animated decision
-boundaries (frames, what they carry, size), the tables and the overfitting verdict."""
+boundaries (frames, what they carry, size), the tables."""
 
 import json
 
@@ -199,12 +199,3 @@ def test_results_and_history_tables():
     assert t["epochs/s"][0] == pytest.approx(30 / 0.25) and list(t["outcome"]) == ["trained"] * 2
     h = V.history_table(runs)
     assert len(h) == 2 * 31 and list(h.columns[:2]) == ["run", "epoch"]
-
-
-def test_overfitting_verdict():
-    plain, reg = fake_record(0), fake_record(1)
-    plain["train_loss"][-1], plain["test_loss"][-1] = 0.01, 0.9
-    reg["train_loss"][-1], reg["test_loss"][-1] = 0.1, 0.3
-    v = V.overfitting_verdict(V.NetRun("adam", "λ = 0", plain), V.NetRun("adam", "λ = 0.01", reg))
-    assert v.holds and "0.9 → 0.3" in v.detail
-    assert not V.overfitting_verdict(V.NetRun("adam", "a", reg), V.NetRun("adam", "b", plain)).holds

@@ -16,7 +16,7 @@ import test_viz_race
 import test_viz_tuning
 
 from optim import SCHEDULES
-from optim.presets_decay import schedule_curve
+from optim.schedules import schedule_curve
 from optim.search import compare_searches, grid_trials, random_trials
 from surfaces import SURFACES
 from surfaces import network as N
@@ -42,7 +42,7 @@ def inputs():
         batch_runs=[test_viz_data._run(k, 100, 5, i, model=model, with_rows=k == "16")
                     for i, k in enumerate(("1", "16", "m"))],
         net_runs=test_viz_network.fake_runs(2), grad_runs=test_viz_gradients._runs(2, 60, 6),
-        sweep=test_viz_tuning.fake_sweep(8), scalar=N.scalar_lesson((0.5, 1.0, 2.0), 40),
+        sweep=test_viz_tuning.fake_sweep(8), scalar=N.scalar_chain((0.5, 1.0, 2.0), 40),
     )
 
 

@@ -12,12 +12,11 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from optim import run
+from optim.runner import surface_record
 from surfaces import SURFACES, Surface, parse_formula
 from viz.surface import Grid, make_grid, surface_image, wants_log_levels
 
 CUSTOM = "custom"
-STEP_BUCKETS = (512, 2048)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -42,21 +41,11 @@ def surface_picture(name: str, formula: str = "", domain: tuple = (), n: int = 3
 def trajectory(name: str, formula: str, domain: tuple, optimizer: str, convention: str,
                hp: tuple, x0: tuple, steps: int, schedule: str, sched_params: tuple,
                noise: float, seed: int) -> dict[str, np.ndarray]:
-    """One run on a surface, as NumPy arrays (params, loss, grads, lr, state fields).
-
-    The step count is static for the compiler, so the run is made for a bucket of steps
-    (512 or 2048: each step of a 2-D run costs microseconds, a compilation a second) and cut
-    to ``steps``: moving the steps slider never recompiles."""
-    s = surface_of(name, formula, domain)
-    bucket = next(b for b in STEP_BUCKETS if b >= steps) if steps <= STEP_BUCKETS[-1] else steps
-    tr = run(optimizer, s.grad, np.asarray(x0, np.float32), bucket, loss_fn=s.f, schedule=schedule,
-             schedule_params=dict(sched_params), noise=noise, seed=seed, convention=convention, **dict(hp))
-    n = steps + 1
-    div = tr.diverged_at if tr.diverged_at is not None and tr.diverged_at <= steps else None
-    out = {"params": np.asarray(tr.params)[:n], "loss": np.asarray(tr.loss)[:n],
-           "grads": np.asarray(tr.grads)[:steps], "lr": np.asarray(tr.lr)[:steps], "diverged_at": div}
-    out.update({f"state.{k}": np.asarray(v)[:n] for k, v in tr.state._asdict().items()})
-    return out
+    """One run on a surface, as NumPy arrays (``optim.runner.surface_record``: computed for a
+    bucket of steps, so that moving the steps slider never recompiles)."""
+    return surface_record(surface_of(name, formula, domain), optimizer, x0, steps, convention=convention,
+                          hp=dict(hp), schedule=schedule, schedule_params=dict(sched_params), noise=noise,
+                          seed=seed)
 
 
 def in_parallel(fn: Callable, calls: list[tuple]) -> list:

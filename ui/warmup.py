@@ -19,12 +19,12 @@ OFF = "DESCENT_LAB_WARMUP"
 
 
 def links() -> list[tuple[str, dict]]:
-    """(page file, query) of every page's default link, then of every lesson card."""
+    """(page file, query) of every page's default link, then of every lesson of the path."""
+    from lessons import PATH
     from ui import nav
 
-    out = [(p.path, {}) for p in nav.available() if p.url_path]
-    out += [(lesson.page, dict(lesson.query)) for lesson in nav.LESSONS if lesson.query]
-    return out
+    files = {p.url_path: p.path for p in nav.available() if p.url_path}
+    return [(f, {}) for f in files.values()] + [(files[le.page], le.query()) for le in PATH if le.page in files]
 
 
 def start() -> subprocess.Popen | None:

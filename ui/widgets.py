@@ -91,6 +91,18 @@ def optimizer_panel(name: str, settings: list[Setting], container=st) -> tuple:
     return opt, hp
 
 
+def race_query(surface: str, optimizer: str, hp: dict[str, float], steps: int, x0, convention: str = "course"
+               ) -> dict[str, str]:
+    """The race page's query string for one run, every hyperparameter snapped as its sliders snap it."""
+    q = {"surface": surface, "opts": optimizer, "steps": str(steps), "x0": f"{x0[0]:.6g}", "y0": f"{x0[1]:.6g}"}
+    for h in OPTIMIZERS[optimizer].hparams:
+        s = hparam_setting(optimizer, h)
+        q[s.key] = s.encode(s.parse(f"{min(max(hp[h.name], h.low), h.high):.6g}"))
+    if convention != "course":
+        q[f"{optimizer}.convention"] = convention
+    return q
+
+
 # --- schedules -----------------------------------------------------------------------------------
 
 

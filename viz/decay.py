@@ -4,14 +4,13 @@ figure builders, coloured per schedule) and their results table."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from optim.metrics import steps_to_tolerance
-from optim.presets_decay import settled_loss
+from optim.metrics import diagnose_divergence, settled_loss, steps_to_tolerance
 from optim.schedules import SCHEDULES
 from viz.race import RunView, loss_figure
 from viz.style import LOG_AXIS, Style, base_layout
@@ -44,15 +43,17 @@ class ScheduleRun(RunView):
         return schedule_color(self.name)
 
 
-def schedule_runs(records: Mapping[str, Mapping[str, Any]]) -> list[ScheduleRun]:
+def schedule_runs(records: Mapping[str, Mapping[str, Any]], loss_fn: Callable | None = None) -> list[ScheduleRun]:
     """One ScheduleRun per schedule's run record (params, loss, diverged_at); a diverged run is
-    drawn up to its last finite step, with a note."""
+    drawn up to its last finite step, with a note saying why it diverged (``loss_fn``, the
+    surface's f, lets the diagnosis measure the curvature)."""
     out = []
     for i, (name, rec) in enumerate(records.items()):
         div = rec["diverged_at"]
         end = div - 1 if div is not None else len(rec["params"]) - 1
+        why = diagnose_divergence(rec["loss"], rec["params"], div, loss_fn)
         out.append(ScheduleRun(name, SCHEDULES[name].label, rec["params"], rec["loss"], end,
-                               f"diverged at step {div}" if div is not None else "", i))
+                               f"diverged at step {div}: {why.message}" if why else "", i))
     return out
 
 

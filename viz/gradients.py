@@ -1,4 +1,4 @@
-"""Vanishing and exploding gradients, layer by layer: the scalar lesson w^L, the network at
+"""Vanishing and exploding gradients, layer by layer: the scalar chain w^L, the network at
 initialization (activation distributions and gradient norms per layer, the activation ×
 initialization grid) and the training animation of per-layer gradient and weight norms.
 
@@ -64,7 +64,7 @@ def sci(x: float) -> str:
     return f"{x:.0e}" if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e4) else f"{x:.3g}"
 
 
-# --- the scalar lesson -------------------------------------------------------------------------------
+# --- the scalar chain --------------------------------------------------------------------------------
 
 
 def w_color(w: float) -> str:
@@ -198,20 +198,6 @@ def comparison_figure(first, last, activations: list[str], inits: list[str], sty
                       line=dict(color=style.ink, width=3 * style.scale))
     fig.update_yaxes(autorange="reversed")
     return base_layout(fig, style, "‖∂J/∂W₁‖ / ‖∂J/∂W<sub>L+1</sub>‖ at initialization", height=height)
-
-
-def claim_text(ratio_range, norm_range, ratio: float, norms) -> str:
-    """What a preset's claim measured: 'first/last = 3.2e-07 (claimed below 0.001)' and/or the
-    range of the layers' gradient norms, for the ranges the claim bounds."""
-    def claimed(lo, hi):
-        return f"above {lo:g}" if hi == np.inf else (f"below {hi:g}" if lo == 0 else f"between {lo:g} and {hi:g}")
-    parts = []
-    if tuple(ratio_range) != (0.0, np.inf):
-        parts.append(f"first/last = {ratio:.1e} (claimed {claimed(*ratio_range)})")
-    if tuple(norm_range) != (0.0, np.inf):
-        norms = np.asarray(norms, np.float64)
-        parts.append(f"layer norms {norms.min():.1e} to {norms.max():.1e} (claimed {claimed(*norm_range)})")
-    return "; ".join(parts)
 
 
 # --- during training ---------------------------------------------------------------------------------

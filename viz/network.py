@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping
 
 import jax.numpy as jnp
 import numpy as np
@@ -22,10 +22,6 @@ FIGURE_BUDGET = 8.5e5  # JSON bytes of an animated figure (the page's limit is 1
 MARGIN = np.linspace(-3.0, 3.0, 241, dtype=np.float32)
 # Class colours (points) and their light versions (regions): distinct from the optimizers' colours.
 CLASS_COLORS = ("#1f5fa8", "#c0392b", "#2e8b3a", "#d98c00", "#7b3fa0", "#00838f", "#8d5a3b", "#4d4d4d")
-# The overfitting lesson (the page's preset, in its setting keys; tests/test_network_training.py
-# checks its claim): few training examples (40), a big network for them, noisy moons, long training.
-OVERFITTING = dict(data="moons", m=80, noise=0.3, test=0.5, depth=3, width=64, act="relu", loss="cross_entropy",
-                   lam=0.01, opts=["adam"], batch="32", epochs=300, compare=True)
 
 
 # --- runs as the figures need them -----------------------------------------------------------------
@@ -274,7 +270,7 @@ def boundary_figure(runs: list[NetRun], data: Data, style: Style, cols: int | No
     return fig
 
 
-# --- tables and the overfitting lesson ------------------------------------------------------------------
+# --- tables -----------------------------------------------------------------------------------------------
 
 
 def results_table(runs: list[NetRun]) -> pd.DataFrame:
@@ -304,23 +300,3 @@ def history_table(runs: list[NetRun]) -> pd.DataFrame:
                            **{k: r.rec[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc")}})
              for r in runs]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-class Verdict(NamedTuple):
-    holds: bool
-    detail: str
-
-
-def overfitting_verdict(plain: NetRun, regularized: NetRun) -> Verdict:
-    """The course's claim on two runs that differ only by λ: with λ > 0 the final test loss is
-    lower and the train–test gap smaller than with λ = 0."""
-    def final(r):
-        tr, te = float(r.rec["train_loss"][-1]), float(r.rec["test_loss"][-1])
-        return tr, te, te - tr
-
-    tr0, te0, gap0 = final(plain)
-    tr1, te1, gap1 = final(regularized)
-    holds = te1 < te0 and gap1 < gap0
-    detail = (f"test loss {te0:.3g} → {te1:.3g}, train–test gap {gap0:.3g} → {gap1:.3g} "
-              f"(train loss {tr0:.3g} → {tr1:.3g}: λ trades a worse fit of the training set for a better test loss)")
-    return Verdict(holds, detail)

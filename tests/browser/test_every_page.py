@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from lessons import PATH
 from ui import nav
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def test_every_page(open_page, info):
         assert len(page.query_selector_all(".js-plotly-plot")) >= 1
     else:  # the lesson path: one card per lesson whose page exists, each a link
         assert page.get_by_text("Open this lesson").count() == len(
-            [lesson for lesson in nav.LESSONS if lesson.page in {p.path for p in PAGES}])
+            [lesson for lesson in PATH if lesson.page in {p.url_path for p in PAGES}])
     shot = opened.screenshot(info.url_path or "home")
     target = os.environ.get("SCREENSHOTS")
     if target:

@@ -1,70 +1,28 @@
-"""Learning-rate decay lessons as data: each a full configuration (surface, optimizer, α₀,
-start, steps, gradient noise, seed, schedules with their parameters), the claim it teaches,
-and a check that measures the claim on the runs.  The page shows the check's verdict; the
-tests assert it on fixed seeds.
+"""The learning-rate decay page's lessons: each a full configuration of the page (surface,
+optimizer, α₀, start, steps, gradient noise, seed, schedules with their parameters), the claim
+it teaches, and a check that measures the claim on the runs.
 
-A run result is a mapping with ``loss`` (steps + 1,), ``lr`` (steps,) and ``diverged_at``
-(int or None): what ``ui.cache.trajectory`` returns, and what ``run_lesson`` returns here.
+The page's runs are one per schedule: ``runs`` maps a schedule's name to what
+``optim.runner.surface_record`` returns (``loss`` (steps + 1,), ``lr`` (steps,), ``diverged_at``).
+A lesson's check is ``check(runs, surface)``; the checks below take ``(runs, f*, tolerance)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, NamedTuple
+from functools import partial
+from typing import Any, Callable, Mapping
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from lessons.core import Lesson, Verdict, missing
+from optim.metrics import drops, settled_loss, window_mean
 from optim.rules import OPTIMIZERS
-from optim.runner import run
+from optim.runner import surface_record
 from optim.schedules import SCHEDULES
 from surfaces import SURFACES
 
+PAGE = "decay"
 Results = Mapping[str, Mapping[str, Any]]
-
-
-class Verdict(NamedTuple):
-    """Whether the claim holds on these runs (None: the runs it compares are not all there)."""
-
-    holds: bool | None
-    detail: str
-
-
-# --- measures -------------------------------------------------------------------------------------
-
-
-def schedule_curve(name: str, lr: float, params: Mapping[str, float] | None, steps: int):
-    """(t, α_t) for t = 0, 1, …, steps, from the registry's schedule (t = updates already made)."""
-    t = np.arange(steps + 1, dtype=np.float32)
-    return t, np.asarray(SCHEDULES[name](t, float(lr), params), np.float64)
-
-
-def settled_loss(loss, diverged_at: int | None = None, frac: float = 0.1) -> float:
-    """The mean of f − f* over the last ``frac`` of the steps: where a run has settled
-    (or keeps bouncing).  Infinite for a run that diverged."""
-    if diverged_at is not None:
-        return float("inf")
-    loss = np.asarray(loss, np.float64)
-    w = max(1, int(round(frac * (len(loss) - 1))))
-    return float(np.mean(loss[-w:]))
-
-
-def window_mean(loss, start: int, stop: int) -> float:
-    return float(np.mean(np.asarray(loss, np.float64)[max(start, 0):stop]))
-
-
-def drops(lr) -> np.ndarray:
-    """The steps t at which the rate falls below the previous step's (step decay's drops)."""
-    lr = np.asarray(lr, np.float64)
-    return np.flatnonzero(lr[1:] < lr[:-1] * (1 - 1e-6)) + 1
-
-
-def gd_stability_limit(f: Callable, point) -> float:
-    """2 / λ_max of the Hessian of f at ``point``: plain GD with a larger α diverges there."""
-    h = jax.hessian(f)(jnp.asarray(point, jnp.float32))
-    lam = float(jnp.max(jnp.linalg.eigvalsh(h)))
-    return 2.0 / lam if lam > 0 else float("inf")
 
 
 def _gaps(results: Results, f_star: float) -> dict[str, np.ndarray]:
@@ -76,11 +34,8 @@ def _label(name: str) -> str:
 
 
 def _missing(results: Results, needed: tuple[str, ...]) -> Verdict | None:
-    absent = [n for n in needed if n not in results]
-    if absent:
-        return Verdict(None, "the claim compares " + ", ".join(_label(n) for n in needed) + ": add "
-                       + ", ".join(_label(n) for n in absent) + " to the schedules")
-    return None
+    v = missing(results, needed, _label)
+    return v and Verdict(None, v.detail + " to the schedules")
 
 
 # --- the claims -----------------------------------------------------------------------------------
@@ -166,113 +121,92 @@ def check_plateaus(results: Results, f_star: float = 0.0, tol: float = 0.0, fact
 # --- the lessons ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DecayLesson:
-    """A full configuration of the decay page and the claim it demonstrates.
-
-    ``schedules``: (name, ((param, value), …)) pairs, unset parameters at their registry
-    defaults.  ``hp``: the optimizer's hyperparameters other than α₀ (registry defaults else).
-    ``start`` None: the surface's own start."""
-
-    key: str
-    title: str
-    claim: str
-    schedules: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
-    lr: float
-    steps: int
-    noise: float
-    check: Callable[..., Verdict] = field(compare=False, repr=False)
-    seed: int = 0
-    start: tuple[float, float] | None = None
-    surface: str = "bowl"
-    optimizer: str = "gd"
-    hp: tuple[tuple[str, float], ...] = ()
-    tol: float = 1e-3
-
-    @property
-    def schedule_names(self) -> list[str]:
-        return [name for name, _ in self.schedules]
-
-    def schedule_params(self, name: str) -> dict[str, float]:
-        return {**SCHEDULES[name].defaults, **dict(dict(self.schedules).get(name, ()))}
-
-    @property
-    def hparams(self) -> dict[str, float]:
-        return {**OPTIMIZERS[self.optimizer].defaults, **dict(self.hp), "lr": self.lr}
-
-    @property
-    def x0(self) -> tuple[float, float]:
-        return tuple(map(float, self.start or SURFACES[self.surface].start))
-
-    def page_values(self) -> dict[str, Any]:
-        """The decay page's settings (widget keys = URL parameters) for this configuration."""
-        opt = OPTIMIZERS[self.optimizer]
-        out = {"surface": self.surface, "opt": self.optimizer, "steps": self.steps, "noise": self.noise,
-               "seed": self.seed, "tol": self.tol, "scheds": self.schedule_names, "x0": self.x0[0],
-               "y0": self.x0[1], **{f"{opt.name}.{k}": float(v) for k, v in self.hparams.items()}}
-        if len(opt.conventions) > 1:
-            out[f"{opt.name}.convention"] = "course"
-        for name in self.schedule_names:
-            out.update({f"d.{name}.{k}": float(v) for k, v in self.schedule_params(name).items()})
-        return out
-
-    def verdict(self, results: Results, f_star: float = 0.0) -> Verdict:
-        """The check of the claim on ``results`` (schedule name → run result)."""
-        return self.check(results, f_star, self.tol)
+def _on_surface(check: Callable[..., Verdict], tol: float, runs: Results, surface) -> Verdict:
+    return check(runs, surface.min_value or 0.0, tol)
 
 
-LESSONS: dict[str, DecayLesson] = {
+def _lesson(key: str, title: str, text: str, claim: str, schedules, *, lr: float, steps: int, noise: float,
+            check: Callable[..., Verdict], tol: float, seed: int = 0, start=None, surface: str = "bowl",
+            optimizer: str = "gd") -> Lesson:
+    """A decay lesson, every setting of the page named: ``schedules`` are (name, {param: value})
+    pairs, unnamed parameters at the registry's defaults; the optimizer's other hyperparameters
+    at theirs; ``start`` None: the surface's own."""
+    x0 = tuple(map(float, start or SURFACES[surface].start))
+    opt = OPTIMIZERS[optimizer]
+    settings = {"surface": surface, "opt": optimizer, "steps": steps, "noise": noise, "seed": seed, "tol": tol,
+                "scheds": [name for name, _ in schedules], "x0": x0[0], "y0": x0[1],
+                **{f"{optimizer}.{k}": float(v) for k, v in {**opt.defaults, "lr": lr}.items()}}
+    if len(opt.conventions) > 1:
+        settings[f"{optimizer}.convention"] = "course"
+    for name, params in schedules:
+        settings.update({f"d.{name}.{k}": float(v) for k, v in {**SCHEDULES[name].defaults, **params}.items()})
+    return Lesson(key, title, text, PAGE, settings, claim, partial(_on_surface, check, tol))
+
+
+LESSONS: dict[str, Lesson] = {
     lesson.key: lesson
     for lesson in [
-        DecayLesson(
+        _lesson(
             "oscillates", "Constant lr oscillates",
+            "A constant rate keeps bouncing around the minimum; a decaying one settles.",
             "Noisy gradients (σ = 3, as in SGD) on the ill-conditioned bowl: with a constant α the run "
             "reaches the minimum, then keeps bouncing around it, as far as α·σ throws it. Every decay "
             "shrinks the bounces: over the last 10 % of the steps each one's mean loss is at least 3× "
             "below the constant rate's.",
-            (("constant", ()), ("time", (("k", 0.05),)), ("step", (("gamma", 0.5), ("step_size", 50.0))),
-             ("exponential", (("k", 0.01),))),
+            (("constant", {}), ("time", {"k": 0.05}), ("step", {"gamma": 0.5, "step_size": 50.0}),
+             ("exponential", {"k": 0.01})),
             lr=0.07, steps=512, noise=3.0, check=check_bounces, tol=1e-2,
         ),
-        DecayLesson(
+        _lesson(
             "stall", "Too fast a decay stalls",
+            "Decay too fast and the run freezes before it gets there.",
             "Exponential decay with k = 0.05 spends its whole budget Σα_t ≈ α₀/k = 1.4 in the first "
             "hundred steps: the run freezes halfway down the valley, its loss stops changing (< 1 % "
             "from mid-run to the end) and ends at least 3× above the slower time-based decay "
             "(k = 0.01), which keeps moving.",
-            (("constant", ()), ("time", (("k", 0.01),)), ("exponential", (("k", 0.05),))),
+            (("constant", {}), ("time", {"k": 0.01}), ("exponential", {"k": 0.05})),
             lr=0.07, steps=512, noise=1.0, check=check_stall, tol=1e-2,
         ),
-        DecayLesson(
+        _lesson(
             "too_large", "Too large a rate at the start",
+            "A rate above the stability limit diverges; decayed, it comes back.",
             "α₀ = 0.15 is above GD's stability limit 2/λ_max = 0.1 on this bowl: with a constant rate the "
             "steep direction doubles every step and the run diverges. A decay brings α below the limit "
             "after a few steps: the run comes back from its excursion and converges (f − f* ≤ 10⁻³).",
-            (("constant", ()), ("time", (("k", 0.1),)), ("exponential", (("k", 0.03),))),
+            (("constant", {}), ("time", {"k": 0.1}), ("exponential", {"k": 0.03})),
             lr=0.15, steps=512, noise=0.0, start=(-2.8, 0.2), check=check_too_large, tol=1e-3,
         ),
-        DecayLesson(
+        _lesson(
             "plateaus", "Step decay plateaus then drops",
+            "Step decay: the loss sits on a plateau, then falls when the rate is cut.",
             "Step decay holds α for s = 150 steps: the noisy loss sits on a plateau (the noise floor of "
             "that α), then falls when α is cut by γ = 0.2. The first drop lowers the plateau at least 2×, "
             "and at the end step decay sits at least 2× below the constant rate. Later drops help less: "
             "α is by then too small to move the run along the flat direction.",
-            (("constant", ()), ("step", (("gamma", 0.2), ("step_size", 150.0)))),
+            (("constant", {}), ("step", {"gamma": 0.2, "step_size": 150.0})),
             lr=0.07, steps=512, noise=3.0, check=check_plateaus, tol=1e-2,
         ),
     ]
 }
 
 
-def run_lesson(lesson: DecayLesson, seed: int | None = None) -> dict[str, dict[str, Any]]:
-    """One run per schedule of the lesson (same optimizer, start, noise and seed), as NumPy.
-    Every field is recorded, as the page's cached runs do: both share one compilation."""
-    s = SURFACES[lesson.surface]
-    out = {}
-    for name in lesson.schedule_names:
-        tr = run(lesson.optimizer, s.grad, np.asarray(lesson.x0, np.float32), lesson.steps, loss_fn=s.f,
-                 schedule=name, schedule_params=lesson.schedule_params(name), noise=lesson.noise,
-                 seed=lesson.seed if seed is None else seed, **lesson.hparams)
-        out[name] = {"params": np.asarray(tr.params), "loss": np.asarray(tr.loss), "lr": np.asarray(tr.lr),
-                     "diverged_at": tr.diverged_at}
-    return out
+def schedule_params(settings: Mapping[str, Any], name: str) -> dict[str, float]:
+    """The parameters of schedule ``name`` in the page's ``settings`` (``d.<name>.<param>``)."""
+    return {h.name: float(settings[f"d.{name}.{h.name}"]) for h in SCHEDULES[name].params}
+
+
+def run_lesson(lesson: Lesson, seed: int | None = None) -> dict[str, dict[str, Any]]:
+    """One run per schedule of the lesson, as the page makes them (``surface_record``, same
+    optimizer, start, noise and seed; ``seed`` replaces the lesson's)."""
+    v = lesson.settings
+    opt = v["opt"]
+    hp = {h.name: float(v[f"{opt}.{h.name}"]) for h in OPTIMIZERS[opt].hparams}
+    return {name: surface_record(SURFACES[v["surface"]], opt, (v["x0"], v["y0"]), int(v["steps"]), hp=hp,
+                                 schedule=name, schedule_params=schedule_params(v, name), noise=float(v["noise"]),
+                                 seed=int(v["seed"] if seed is None else seed))
+            for name in v["scheds"]}
+
+
+def measure(lesson: Lesson) -> Verdict:
+    """The lesson's check on the runs its settings make."""
+    return lesson.verdict(run_lesson(lesson), SURFACES[lesson.settings["surface"]])
