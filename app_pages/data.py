@@ -39,6 +39,7 @@ from viz.data import (
     update_lines,
 )
 from viz.surface import surface_image, wants_log_levels
+from viz.tables import MISSING
 
 PAGE = "data"
 M_OPTIONS = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -213,7 +214,7 @@ c2.caption("Wall-clock time of each run's updates in one jitted `lax.scan` on th
            "excluded, measured once when the run was first computed (a cached run is not re-timed). The loss "
            "is that of the whole data set, evaluated at up to ~1,500 updates per run; *to target* is the first "
            "of those updates whose L − L* is below the target.")
-st.dataframe(summary_table(runs, l_star, float(S.target)), hide_index=True, width="stretch")
+st.dataframe(summary_table(runs, l_star, float(S.target)), hide_index=True, width="stretch", placeholder=MISSING)
 st.markdown(f"**{opt.label}**, as every update applies it to the mini-batch's gradient dW:")
 for eq in opt.equations:
     st.latex(eq)

@@ -18,7 +18,7 @@ from ui.state import S, Setting
 from ui.widgets import hparam_setting, hparam_widget, optimizer_panel, optimizer_settings
 from viz.decay import decay_loss_figure, decay_table, schedule_figure, schedule_runs, smoothed
 from viz.race import race_figure
-from viz.tables import trajectories_table
+from viz.tables import MISSING, trajectories_table
 
 PAGE = "decay"
 FIRST = LESSONS["oscillates"]
@@ -145,7 +145,7 @@ plot(race, key="race")
 for r in runs:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
-st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch",
+st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch", placeholder=MISSING,
              column_config={c: st.column_config.NumberColumn(format="%.3g") for c in NUMBER_COLUMNS})
 c1, c2, c3 = st.columns([1, 1, 2])
 c1.number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12, max_value=1e6)

@@ -20,6 +20,7 @@ from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings
 from viz import gradients as V
+from viz.tables import MISSING
 
 PAGE = "gradients"
 FIRST = "vanishing"
@@ -198,7 +199,7 @@ for r in runs:
     if r.diverged:
         st.warning(f"**{r.label}** diverged at update {r.diverged[0]}: layer {r.diverged[1] + 1} was the first whose "
                    "gradient or weights overflowed. Its parameters stay frozen from there.", icon=":material/warning:")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", placeholder=MISSING)
 st.markdown("**Where the gradient went:** log₁₀‖∂J/∂W_l‖ over updates and layers.")
 plot(V.history_figure(runs, sty), key="history")
 

@@ -25,6 +25,7 @@ from viz.network import (
     margin_figure,
     results_table,
 )
+from viz.tables import MISSING
 
 PAGE = "network"
 M_OPTIONS = (40, 80, 100, 200, 300, 400, 600, 1000, 2000)
@@ -200,7 +201,7 @@ for r in main:
 table = results_table(main)
 fmt = {c: st.column_config.NumberColumn(format="%.3g") for c in table.columns if c not in ("run", "outcome")}
 fmt.update({c: st.column_config.NumberColumn(format="percent") for c in ("train acc", "test acc")})
-st.dataframe(table, hide_index=True, width="stretch", column_config=fmt)
+st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING, column_config=fmt)
 st.caption("Training time: one jitted call per optimizer on this server's CPU, compilation apart (measured when "
            "the run was first computed; a cached run is not re-timed).")
 if lesson := LESSONS.get(S.preset):

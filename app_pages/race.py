@@ -19,7 +19,7 @@ from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.race import RunView, loss_figure, race_figure, step_figure
 from viz.surface import surface_3d_figure
-from viz.tables import results_table, trajectories_table
+from viz.tables import MISSING, results_table, trajectories_table
 
 PAGE = "race"
 NAMES = tuple(SURFACES) + (CUSTOM,)
@@ -166,14 +166,11 @@ for r in runs:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
 
-left, right = st.columns([3, 2])
-with left:
-    st.checkbox("log scale", key=S.key("logy"))
-    plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
-with right:
-    st.number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12, max_value=1e6,
-                    disabled=not surface.minima)
-    st.dataframe(results_table([r.label for r in runs], outcomes), hide_index=True, width="stretch")
+st.checkbox("log scale", key=S.key("logy"))
+plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
+st.columns([1, 3])[0].number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12,
+                                   max_value=1e6, disabled=not surface.minima)
+st.dataframe(results_table([r.label for r in runs], outcomes), hide_index=True, width="stretch", placeholder=MISSING)
 
 if st.toggle("3-D view", key=S.key("view3d")):
     plot(surface_3d_figure(grid3d, log_levels, {r.name: r.path[: r.end + 1] for r in runs},
