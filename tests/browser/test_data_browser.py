@@ -3,6 +3,8 @@ the fits and the pseudo-code's counters follow, and nothing errs."""
 
 import pytest
 
+from browser.conftest import wait_until
+
 pytestmark = pytest.mark.browser
 
 STATE_JS = """() => {
@@ -13,6 +15,10 @@ STATE_JS = """() => {
   return {heads: Array.from(heads.x).concat(Array.from(heads.y)), fit: Array.from(fit.y),
           code: Array.from(code.text).join('\\n'), slider: gd._fullLayout.sliders[0].active};
 }"""
+# Play is under way: what the test checks below (a frame's heads move before its texts change).
+PLAYING_JS = """(before) => { const s = (""" + STATE_JS + """)();
+  return s.slider > 0 && s.fit.join() !== before.fit.join() && s.code.includes('◀ epoch') && s.code.includes('◀ t = ')
+      && s.heads.reduce((d, v, i) => d + Math.abs(v - before.heads[i]), 0) > 0.1; }"""
 
 
 def test_play_moves_heads_fits_and_code(open_page):
@@ -22,7 +28,7 @@ def test_play_moves_heads_fits_and_code(open_page):
     before = page.evaluate(STATE_JS)
     assert "not started" in before["code"] and "mini-batch GD: b = 16" in before["code"]
     page.get_by_text("▶ Play", exact=True).click()
-    page.wait_for_timeout(2500)
+    wait_until(page, PLAYING_JS, before)
     mid = page.evaluate(STATE_JS)
     opened.screenshot("data-playing")
     assert len(before["heads"]) == len(mid["heads"]) > 0

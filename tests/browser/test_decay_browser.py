@@ -3,7 +3,7 @@ moves the heads, the log-axis toggle reaches the α_t figure and the URL, nothin
 
 import pytest
 
-from browser.conftest import HEADS_JS
+from browser.conftest import HEADS_JS, rerun_and_wait, wait_moved
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +26,13 @@ def test_a_lesson_draws_plays_and_switches_to_a_log_axis(open_page):
 
     before = page.evaluate(HEADS_JS)
     page.get_by_text("▶ Play", exact=True).click()
-    page.wait_for_timeout(2500)
+    wait_moved(page, HEADS_JS, before, 0.1)
     after = page.evaluate(HEADS_JS)
     assert len(before) == len(after) > 0
     assert sum(abs(a - b) for a, b in zip(before, after)) > 0.1, "the heads did not move after Play"
     opened.screenshot("decay-too-large-playing")
 
-    page.get_by_text("log axis for α_t").click()
+    rerun_and_wait(page, page.get_by_text("log axis for α_t").click)
     page.wait_for_function("() => (" + ALPHA_AXIS_JS + ")().type === 'log'", timeout=60_000)
     page.wait_for_function("location.search.includes('loglr=1')", timeout=60_000)
     opened.screenshot("decay-too-large-log")

@@ -3,6 +3,8 @@ boundary panels through the epochs, and nothing errs."""
 
 import pytest
 
+from browser.conftest import wait_stopped
+
 pytestmark = pytest.mark.browser
 
 # The drawn regions of every boundary panel: the runs along the grid rows (x, then y, of each
@@ -22,12 +24,12 @@ def test_the_boundaries_change_through_the_epochs(open_page):
     assert page.query_selector('[data-testid="stException"]') is None
     last = page.evaluate(REGIONS_JS)
     page.get_by_text("◀◀ Restart", exact=True).click()
-    page.wait_for_timeout(800)
+    wait_stopped(page, 0)
     first = page.evaluate(REGIONS_JS)
     assert len(first) == len(last) == 2  # two panels, one region trace each (class 0 is the background)
     assert first != last, "epoch 0 and the last epoch draw the same boundary"
     page.get_by_text("▶ Play", exact=True).click()
-    page.wait_for_timeout(8000)  # 11 frames of 350 ms, and some slack
+    wait_stopped(page)
     assert page.evaluate(REGIONS_JS) == last, "Play did not end on the last epoch"
     opened.screenshot("network")
     assert opened.real_errors() == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser.conftest import HEADS_JS
+from browser.conftest import HEADS_JS, wait_moved
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +13,7 @@ def test_play_moves_the_heads(open_page):
     assert page.query_selector('[data-testid="stException"]') is None
     before = page.evaluate(HEADS_JS)
     page.get_by_text("▶ Play", exact=True).click()
-    page.wait_for_timeout(2500)
+    wait_moved(page, HEADS_JS, before, 0.1)
     after = page.evaluate(HEADS_JS)
     opened.screenshot("race-playing")
     assert len(before) == len(after) > 0

@@ -6,6 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from browser.conftest import arm, wait_idle
+
 pytestmark = pytest.mark.browser
 
 PLOT_BOX_JS = """() => {
@@ -29,11 +31,12 @@ def test_clicking_a_cell_picks_it_and_links_the_race(open_page):
     page.mouse.move(x, y)
     page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
     assert "click: open this run" in page.text_content(".hoverlayer .hovertext")
+    ended = arm(page)
     t0 = time.perf_counter()
     page.mouse.click(x, y)
     page.wait_for_function(PICKED_JS, timeout=60_000)
     picked_s = time.perf_counter() - t0
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+    wait_idle(page, ended + 1)
     # the address bar follows the run asynchronously: wait for it rather than read it at once
     page.wait_for_function("() => location.search.includes('pick=')", timeout=30_000)
     query = parse_qs(urlsplit(page.url).query)
