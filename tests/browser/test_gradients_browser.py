@@ -23,7 +23,9 @@ def test_play_moves_the_layer_norms(open_page):
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=120_000)
     before = page.evaluate(GRADS_JS)
     page.get_by_text("▶ Play", exact=True).click()
-    page.wait_for_timeout(3000)
+    page.wait_for_function("(before) => (" + GRADS_JS + ")()"
+                           ".some((a, i) => Math.abs(a - before[i]) > 1e-6 * Math.abs(before[i]))",
+                           arg=before, timeout=60_000)
     after = page.evaluate(GRADS_JS)
     opened.screenshot("gradients-playing")
     assert len(before) == len(after) == 7  # 6 hidden layers + the output layer
