@@ -38,6 +38,6 @@ def test_the_default_preset_shows_its_verdict(open_page):
     page = opened.page
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=300_000)
     assert page.query_selector('[data-testid="stException"]') is None
-    assert page.get_by_text("✓ holds: first/last").count() == 1
+    assert page.get_by_text("✓ The claim holds in these runs: first/last").count() == 1
     opened.screenshot("gradients")
     assert opened.real_errors() == []
