@@ -109,42 +109,31 @@ side.number_input("gradient noise σ (simulated SGD: the gradient plus σ·N(0, 
 side.number_input("noise seed", key=S.key("seed"), min_value=0, step=1, disabled=S.noise == 0)
 
 lesson = LESSONS.get(S.preset)
-lesson_box = st.container(border=True) if lesson else None
 if not chosen:
     st.info("Choose at least one schedule in the sidebar.")
     state.publish(SETTINGS)
     st.stop()
 
 steps, lr0, sty = int(S.steps), float(hp["lr"]), style()
-st.subheader("The schedules")
-for row in range(0, len(chosen), 3):
-    for col, name in zip(st.columns(3), chosen[row: row + 3]):
-        col.markdown(f"**{SCHEDULES[name].label}**")
-        col.latex(SCHEDULES[name].latex)
-st.toggle("log axis for α_t", key=S.key("loglr"))
-curves = {name: _curve(name, lr0, tuple(sorted(params[name].items())), steps) for name in chosen}
-limit = _stability_limit(surface.name) if opt_name == "gd" else None
-plot(schedule_figure(curves, sty, log=S.loglr, limit=limit), key="alpha")
-
-st.subheader("Effect on a run")
 x0 = (float(S.x0), float(S.y0))
 noise, seed = float(S.noise), int(S.seed)
-st.caption(f"{opt.label} from ({x0[0]:.3g}, {x0[1]:.3g}) on the {surface.label.lower()}, α₀ = {lr0:g}, "
-           f"{steps} steps, " + (f"gradient noise σ = {noise:g} (seed {seed})." if noise else "exact gradients."))
 records = {name: trajectory(surface.name, "", (), opt_name, opt.convention, tuple(sorted(hp.items())), x0, steps,
                             name, tuple(sorted(params[name].items())), noise, seed) for name in chosen}
 f_star = surface.min_value or 0.0
-if lesson:
-    mine = changed(lesson, SETTINGS, {opt_name, *(f"d.{n}" for n in chosen)}, VIEW)
-    claim_box(lesson, lesson.verdict(records, surface), mine, lesson_box)
 
 runs = schedule_runs(records, surface.f)
 uri, _, _ = surface_picture(surface.name)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
 plot(race, key="race")
+st.caption(f"The same run under each schedule: {opt.label} from ({x0[0]:.3g}, {x0[1]:.3g}) on the "
+           f"{surface.label.lower()}, α₀ = {lr0:g}, {steps} steps, "
+           + (f"gradient noise σ = {noise:g} (seed {seed})." if noise else "exact gradients."))
 for r in runs:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
+if lesson:  # under the race: on a projector the race comes first
+    mine = changed(lesson, SETTINGS, {opt_name, *(f"d.{n}" for n in chosen)}, VIEW)
+    claim_box(lesson, lesson.verdict(records, surface), mine)
 st.dataframe(decay_table(records, f_star, float(S.tol)), hide_index=True, width="stretch", placeholder=MISSING,
              column_config={c: st.column_config.NumberColumn(format="%.3g") for c in NUMBER_COLUMNS})
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -154,6 +143,16 @@ c3.toggle(f"smooth f: mean of the last {SMOOTH} steps", key=S.key("smooth"),
           help="A noisy loss is hard to read: its running mean shows the level it hovers at.")
 shown = smoothed(runs, SMOOTH) if S.smooth else runs
 plot(decay_loss_figure(shown, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
+
+st.subheader("The schedules")
+for row in range(0, len(chosen), 3):
+    for col, name in zip(st.columns(3), chosen[row: row + 3]):
+        col.markdown(f"**{SCHEDULES[name].label}**")
+        col.latex(SCHEDULES[name].latex)
+st.toggle("log axis for α_t", key=S.key("loglr"))
+curves = {name: _curve(name, lr0, tuple(sorted(params[name].items())), steps) for name in chosen}
+limit = _stability_limit(surface.name) if opt_name == "gd" else None
+plot(schedule_figure(curves, sty, log=S.loglr, limit=limit), key="alpha")
 
 with st.expander("Share and export"):
     st.markdown("The address bar holds every setting of this page: copy it to share these exact runs.")

@@ -13,8 +13,9 @@ st.markdown(
 )
 pages = {p.url_path: p.path for p in nav.available()}
 lessons = [lesson for lesson in PATH if lesson.page in pages]
-cols = st.columns(2)
 for i, lesson in enumerate(lessons):
+    if i % 2 == 0:  # a row of two cards: on a phone they stack in the path's order
+        cols = st.columns(2)
     with cols[i % 2].container(border=True):
         st.subheader(f"{i + 1} · {lesson.title}")
         st.write(lesson.text)

@@ -109,7 +109,6 @@ if error:  # every other setting stays as it was, in the session and in the link
     st.stop()
 
 lesson = LESSONS.get(S.preset) or CAPTIONS.get(surface.name)
-box = st.container(border=True) if lesson else None
 st.latex(surface.latex)
 
 c1, c2 = side.columns(2)
@@ -153,11 +152,6 @@ for i, (name, (opt, hp)) in enumerate(configs.items()):
     note = out.verdict if (out.diverged_at or out.left_domain_at) else ""
     runs.append(RunView(name, opt.label, rec["params"], rec["loss"], end, note, i))
 
-if lesson:
-    ignore = VIEW | ({s.key for s in FORMULA} if surface.name != CUSTOM else set())
-    claim_box(lesson, lesson.verdict(records, surface), changed(lesson, SETTINGS, {*chosen, f"sched.{sched_name}"},
-              ignore), box, "Lesson" if S.preset != FREE else "This surface, default race")
-
 sty = style()
 uri, log_levels, grid3d = surface_picture(*key)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
@@ -165,6 +159,10 @@ plot(race, key="race")
 for r in runs:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
+if lesson:  # under the figure: on a projector the race comes first
+    ignore = VIEW | ({s.key for s in FORMULA} if surface.name != CUSTOM else set())
+    claim_box(lesson, lesson.verdict(records, surface), changed(lesson, SETTINGS, {*chosen, f"sched.{sched_name}"},
+              ignore), None, "Lesson" if S.preset != FREE else "This surface, default race")
 
 st.checkbox("log scale", key=S.key("logy"))
 plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")

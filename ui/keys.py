@@ -27,7 +27,8 @@ _JS = """<script>
   };
   const button = (g, prefix) => g.layout.updatemenus.flatMap(m => m.buttons || []).find(
     b => (b.label || '').startsWith(prefix));
-  const run = (g, args) => window.Plotly.animate(g, ...args);
+  // an animation interrupted (pause, another frame, the page left) rejects its promise: expected
+  const run = (g, args) => { const p = window.Plotly.animate(g, ...args); if (p && p.catch) p.catch(() => {}); };
   const step = (g, d) => {
     const s = g._fullLayout.sliders[0], steps = g.layout.sliders[0].steps;
     const k = Math.max(0, Math.min(steps.length - 1, (s.active || 0) + d));
