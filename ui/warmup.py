@@ -3,12 +3,16 @@ JAX compiles their programs into the persistent compilation cache before the fir
 for them (a compile costs 1–6 s; loading it from the cache ~0.2 s).
 
 ``start()`` is called by app.py once per server process; ``python -m ui.warmup`` does the same
-in the foreground (before a class, or after changing the code).  Set ``DESCENT_LAB_WARMUP=0``
-to turn it off."""
+in the foreground (before a class, or after changing the code).  One warm-up at a time per
+cache (a lock file: several servers sharing a cache warm it once), and it ends with the server
+that started it.  Set ``DESCENT_LAB_WARMUP=0`` to turn it off."""
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -33,9 +37,18 @@ def start() -> subprocess.Popen | None:
 
     if os.environ.get(OFF, "1") == "0" or config.get_option("global.appTest"):
         return None
-    return subprocess.Popen([sys.executable, "-m", "ui.warmup"], cwd=ROOT, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, OFF: "0"}, preexec_fn=lambda: os.nice(10))
+    return subprocess.Popen([sys.executable, "-m", "ui.warmup", "--server", str(os.getpid())], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, OFF: "0"}, preexec_fn=_background)
+
+
+def _background() -> None:
+    """In the child: low priority, and a SIGTERM when the server that started it dies (Linux)."""
+    os.nice(10)
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def main() -> None:
@@ -43,8 +56,17 @@ def main() -> None:
 
     from optim import compile_cache
 
+    server = int(sys.argv[sys.argv.index("--server") + 1]) if "--server" in sys.argv else None
     where = compile_cache.enable()
+    lock = open(where / "warmup.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"another warm-up is filling {where}", flush=True)
+        return
     for page, query in links():
+        if server is not None and os.getppid() != server:  # the server is gone: so is the need
+            return
         t0 = time.perf_counter()
         at = AppTest.from_file(str(ROOT / page), default_timeout=900)
         for k, v in query.items():
