@@ -31,7 +31,7 @@ def serve(port: int | None = None, script: str = "app.py", env: dict | None = No
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env={**os.environ, **(env or {})},
+                            cwd=ROOT, env={**os.environ, "DESCENT_LAB_WARMUP": "0", **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

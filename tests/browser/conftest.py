@@ -89,10 +89,13 @@ def chromium_path():
 def server():
     """The app on a free port of 127.0.0.1, for the whole session."""
     port = _free_port()
+    SHOTS.parent.mkdir(parents=True, exist_ok=True)
+    log = open(SHOTS.parent / "browser-server.log", "w")  # a file, not a pipe nobody reads (it would fill)
+    # No background warm-up: the tests' timings and the CPU stay the tests' own.
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "DESCENT_LAB_WARMUP": "0"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -104,13 +107,15 @@ def server():
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
+        log.close()
+        pytest.fail("streamlit did not start: " + (SHOTS.parent / "browser-server.log").read_text()[-3000:])
     yield url
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="session")
