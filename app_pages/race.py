@@ -138,15 +138,13 @@ if not chosen:
 x0 = (float(S.x0), float(S.y0))
 key = (S.surface, S.formula if surface.name == CUSTOM else "",
        _domain() if surface.name == CUSTOM else ())
-runs, records, outcomes = [], {}, []
-gap = (surface.min_value or 0.0) + S.tol if surface.minima else None
+runs, records = [], {}
 for i, (name, (opt, hp)) in enumerate(configs.items()):
     rec = trajectory(*key, name, opt.convention, tuple(sorted(hp.items())), x0, int(S.steps),
                      sched_name, tuple(sorted(sched_params.items())), float(S.noise),
                      int(S.seed))
     records[name] = rec
-    out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, gap, surface.f)
-    outcomes.append(out)
+    out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, None, surface.f)
     end = min(out.diverged_at - 1 if out.diverged_at else len(rec["params"]) - 1,
               out.left_domain_at if out.left_domain_at is not None else len(rec["params"]))
     note = out.verdict if (out.diverged_at or out.left_domain_at) else ""
@@ -164,11 +162,23 @@ if lesson:  # under the figure: on a projector the race comes first
     claim_box(lesson, lesson.verdict(records, surface), changed(lesson, SETTINGS, {*chosen, f"sched.{sched_name}"},
               ignore), None, "Lesson" if S.preset != FREE else "This surface, default race")
 
-st.checkbox("log scale", key=S.key("logy"))
-plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
-st.columns([1, 3])[0].number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12,
-                                   max_value=1e6, disabled=not surface.minima)
-st.dataframe(results_table([r.label for r in runs], outcomes), hide_index=True, width="stretch", placeholder=MISSING)
+
+
+@st.fragment
+def _loss_and_results():
+    """The log scale and the tolerance rerun only this part: the race above is not sent again."""
+    st.checkbox("log scale", key=S.key("logy"))
+    plot(loss_figure(runs, surface.min_value, surface.minima, sty, log=S.logy), key="loss")
+    st.columns([1, 3])[0].number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12,
+                                       max_value=1e6, disabled=not surface.minima)
+    gap = (surface.min_value or 0.0) + S.tol if surface.minima else None
+    rows = [outcome(records[r.name]["params"], r.loss, records[r.name]["diverged_at"], surface.domain, gap, surface.f)
+            for r in runs]
+    st.dataframe(results_table([r.label for r in runs], rows), hide_index=True, width="stretch", placeholder=MISSING)
+    state.publish(SETTINGS)
+
+
+_loss_and_results()
 
 if st.toggle("3-D view", key=S.key("view3d")):
     plot(surface_3d_figure(grid3d, log_levels, {r.name: r.path[: r.end + 1] for r in runs},
@@ -181,7 +191,12 @@ def _walk(delta):
     S.walk_k = 0 if delta is None else int(np.clip(S.walk_k + delta, 0, last))
 
 
-if st.toggle("Step through one optimizer", key=S.key("walk")):
+@st.fragment
+def _step_through():
+    """Stepping reruns only this part."""
+    if not st.toggle("Step through one optimizer", key=S.key("walk")):
+        state.publish(SETTINGS)
+        return
     if S.walk_opt not in chosen:
         S.walk_opt = chosen[0]
     c0, c1, c2, c3 = st.columns([3, 1, 1, 1])
@@ -199,6 +214,10 @@ if st.toggle("Step through one optimizer", key=S.key("walk")):
     with pic:
         plot(step_figure(uri, surface.domain, surface.minima, rec["params"], k, -rec["lr"][k] * rec["grads"][k],
                          opt.label, runs[chosen.index(who)].color, sty), key="stepfig")
+    state.publish(SETTINGS)
+
+
+_step_through()
 
 with st.expander("Share and export"):
     st.markdown("The address bar holds every setting of this page: copy it to share this exact race.")

@@ -20,3 +20,21 @@ def test_play_moves_the_heads(open_page):
     moved = sum(abs(a - b) for a, b in zip(before, after))
     assert moved > 0.1, "the heads did not move after Play"
     assert opened.real_errors() == []
+
+
+def test_view_controls_rerun_only_their_part(open_page):
+    """The log scale and the step-through are fragments: the race figure above stays the same
+    drawn element (not sent again), and the address bar still follows them."""
+    from browser.conftest import rerun_and_wait
+
+    opened = open_page("/race")
+    page = opened.page
+    page.evaluate("() => { window.__race = document.querySelector('.js-plotly-plot'); }")
+    kept = "() => window.__race === document.querySelector('.js-plotly-plot')"
+    rerun_and_wait(page, lambda: page.get_by_text("log scale").click(), min_plots=2)
+    assert page.evaluate(kept) and "logy=0" in page.url
+    rerun_and_wait(page, lambda: page.get_by_text("Step through one optimizer").click(), min_plots=3)
+    rerun_and_wait(page, lambda: page.get_by_text("Step ▶").click(), min_plots=3)
+    assert page.get_by_text("Update 1 → 2").count() == 1
+    assert page.evaluate(kept) and "walk_k=1" in page.url
+    assert opened.real_errors() == []
