@@ -185,10 +185,6 @@ for key in keys:
     runs.append(BatchRun(key, b, m, rec["params"], rec["lr"], rec["loss_steps"], rec["loss"], rec["seconds"],
                          div - 1 if div is not None else len(rec["params"]) - 1, note,
                          rows(seed, m, b, epochs) if S.focus == key else None))
-lesson = LESSONS.get(S.preset)
-if lesson:
-    claim_box(lesson, lesson.verdict({r.key: r for r in runs}, l_star),
-              changed(lesson, SETTINGS, {name, f"sched.{sched_name}"}, VIEW))
 focus_key = st.radio("pseudo-code and highlighted mini-batch of", keys, key=S.key("focus"), horizontal=True,
                      format_func=lambda k: run_label(k, m))
 focus = runs[keys.index(focus_key)]
@@ -203,6 +199,9 @@ st.caption("The slider counts epochs: each frame is a point of the way through t
 for r in runs:
     if r.note:
         st.warning(f"**{r.label}**: {r.note}.", icon=":material/warning:")
+if lesson := LESSONS.get(S.preset):  # under the figure: on a projector the race comes first
+    claim_box(lesson, lesson.verdict({r.key: r for r in runs}, l_star),
+              changed(lesson, SETTINGS, {name, f"sched.{sched_name}"}, VIEW))
 
 st.subheader("Loss per update and per epoch, and the time it took")
 st.checkbox("log scale", key=S.key("logy"))
