@@ -179,8 +179,12 @@ key = replace(cfg, epochs=bucket)
 runs, rows = [], []
 with st.spinner(f"Training {len(variants)} variant{'s' * (len(variants) > 1)} (a new configuration compiles "
                 "first)…", show_time=True):
-    recs = in_parallel(training, [(replace(key, batchnorm=bn, clip=clip), opt.convention, tuple(sorted(hp.items())))
-                                  for _, bn, clip in variants])
+    # the unclipped variants first: one per compiled program (batch norm or not) at a time on the
+    # cores; the clipped ones then reuse those programs (clipping is traced)
+    order = sorted(range(len(variants)), key=lambda i: variants[i][2][0] != "none")
+    done = in_parallel(training, [(replace(key, batchnorm=variants[i][1], clip=variants[i][2]), opt.convention,
+                                   tuple(sorted(hp.items()))) for i in order])
+    recs = [done[order.index(i)] for i in range(len(variants))]
 for (label, bn, clip), rec in zip(variants, recs):
     n = cfg.epochs * rec["per_epoch"]
     div = rec["diverged"] if rec["diverged"] and rec["diverged"][0] <= n else None
