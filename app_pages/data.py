@@ -166,10 +166,7 @@ if not keys:
     st.stop()
 if note := data_note(model):
     st.warning(note, icon=":material/warning:")
-st.latex(model.latex)
-st.caption(f"{m:,} examples; every update reads the gradient of the mean loss over its mini-batch: "
-           "1 example (SGD), a few (mini-batch) or all m (batch GD). Same start, same optimizer, same "
-           "learning rate: only the data each update sees differs.")
+figure_slot = st.container()  # the animated figure first (a projector shows it whole), its controls under it
 
 if S.focus not in keys:
     S.focus = keys[1] if len(keys) > 1 and keys[0] == "1" else keys[0]
@@ -191,7 +188,12 @@ focus = runs[keys.index(focus_key)]
 code = pseudo_code(focus.batch, m, epochs, update_lines(name, opt.convention, opt.label))
 sty = style()
 fig = data_race_figure(model, uri, runs, focus, code, sty)
-plot(fig, key="data-race")
+with figure_slot:
+    plot(fig, key="data-race")
+st.latex(model.latex)
+st.caption(f"{m:,} examples; every update reads the gradient of the mean loss over its mini-batch: "
+           "1 example (SGD), a few (mini-batch) or all m (batch GD). Same start, same optimizer, same "
+           "learning rate: only the data each update sees differs.")
 st.caption("The slider counts epochs: each frame is a point of the way through the epochs, and each run's head "
            "stands at the update it had reached there (an SGD epoch is m updates, a batch-GD epoch one). The "
            "trail behind each head shows its last 20 updates; paths of more than 2,000 updates are drawn every "
