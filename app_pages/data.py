@@ -116,17 +116,12 @@ def _new_draw():
     S.seed = int(np.random.default_rng().integers(0, 2**31 - 1))
 
 
-def _apply_preset():
-    if S.preset != FREE:
-        S.update({s.key: s.default for s in DATA + RUN + HPS + SCHED} | dict(LESSONS[S.preset].settings))
-
-
 st.title("Batch, stochastic and mini-batch gradient descent")
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
 state.load(SETTINGS, PAGE, dict(LESSONS[S.preset].settings) if S.preset != FREE else {})
 state.show_warnings()
 side = st.sidebar
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 side.markdown("**Data set**")
 side.radio("model", MODELS, key=S.key("model"), horizontal=True,
            format_func=lambda k: "linear regression (a noisy line)" if k == "linear" else

@@ -50,12 +50,6 @@ SMOOTH = 20
 VIEW = {"preset", "present", "tol", "loglr", "logy", "smooth"}  # settings no run depends on
 
 
-def _apply_preset():
-    """Selecting a lesson sets every setting it names (the URL follows at the end of the run)."""
-    if S.preset != FREE:
-        S.update(LESSONS[S.preset].settings)
-
-
 def _start_of_surface():
     S.x0, S.y0 = map(float, SURFACES[S.surface].start)
 
@@ -85,7 +79,7 @@ state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 
 side = st.sidebar
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 chosen = side.multiselect("schedules", tuple(SCHEDULES), key=S.key("scheds"), format_func=lambda n: SCHEDULES[n].label)
 params = {}
 for name in chosen:

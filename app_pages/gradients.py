@@ -61,11 +61,6 @@ SETTINGS = GLOBAL_SETTINGS + [PRESET] + RUN + HPS
 VIEW = {"preset", "present", "cmp", "grid"}  # settings the claim at initialization does not depend on
 
 
-def _apply_preset():
-    if S.preset != FREE:
-        S.update(LESSONS[S.preset].settings)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def at_init(cfg: N.NetConfig) -> dict:
     """Per-layer gradient norms (what the lessons' claims are about) and activation histograms."""
@@ -106,7 +101,7 @@ state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 side.markdown("**Network**")
 side.slider("depth L (hidden layers)", 1, N.MAX_DEPTH, key=S.key("depth"))
 side.select_slider("width (units per hidden layer)", WIDTHS, key=S.key("width"))

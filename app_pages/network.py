@@ -63,14 +63,6 @@ def _noise_setting(name: str) -> Setting:
     return Setting("noise", N.DATASETS[name].noise, "float", 0.0, 1.0)
 
 
-def _apply_preset():
-    """A lesson sets every setting: its own, the defaults (noise: its data set's) for the rest."""
-    if S.preset != FREE:
-        lesson = LESSONS[S.preset]
-        S.update({s.key: s.default for s in [DATASET] + CONFIG + HPS + SCHED}
-                 | {"noise": N.DATASETS[lesson.settings["data"]].noise} | dict(lesson.settings))
-
-
 def _dataset_changed():
     info = N.DATASETS[S.data]
     S.noise = info.noise
@@ -106,7 +98,7 @@ state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 with side.expander("Data", expanded=True):
     info = N.DATASETS[st.selectbox("data set", DATASET.choices, key=S.key("data"), on_change=_dataset_changed,
                                    format_func=lambda n: N.DATASETS[n].label)]

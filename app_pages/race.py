@@ -71,14 +71,6 @@ def _start_of_surface():
         S.x0, S.y0 = map(float, s.start)
 
 
-def _apply_preset():
-    """A lesson sets every setting: its own values, the page's defaults (start: its surface's) for the rest."""
-    if S.preset != FREE:
-        lesson = LESSONS[S.preset]
-        x0, y0 = map(float, SURFACES[lesson.settings["surface"]].start)
-        S.update({s.key: s.default for s in RUN + HPS + SCHED} | {"x0": x0, "y0": y0} | dict(lesson.settings))
-
-
 def _random_start():
     s, _ = _surface_or_error()
     if s is not None:
@@ -87,7 +79,7 @@ def _random_start():
         S.x0, S.y0 = float(rng.uniform(a, b)), float(rng.uniform(c, d))
 
 
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_start_of_surface,
                format_func=lambda n: "your own formula…" if n == CUSTOM else SURFACES[n].label)
 if S.surface == CUSTOM:

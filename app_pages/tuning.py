@@ -74,13 +74,6 @@ def _reset_start():
     S.x0, S.y0 = map(float, _surface(S.surface).start)
 
 
-def _apply_preset():
-    if S.preset != FREE:
-        lesson = LESSONS[S.preset]
-        S.update({s.key: s.default for s in MAIN + RUN + HPS} | dict(lesson.settings))
-        _reset_start()
-
-
 def _on_pick():
     points = st.session_state.sweep_chart.selection.points
     if points:
@@ -120,7 +113,7 @@ SETTINGS = GLOBAL_SETTINGS + [PRESET] + MAIN + RANGE + START + RUN + HPS
 state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 
-lesson_menu(LESSONS, _apply_preset, side)
+lesson_menu(LESSONS, side)
 side.selectbox("surface", NAMES, key=S.key("surface"), on_change=_reset_start,
                format_func=lambda n: SURFACES[n].label if n in SURFACES else f"{n[:-5]} regression (data)")
 side.selectbox("optimizer", SWEEPABLE, key=S.key("opt"), on_change=_on_hp, format_func=lambda n: OPTIMIZERS[n].label)

@@ -4,7 +4,7 @@ bear it out."""
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Mapping
 
 import streamlit as st
 
@@ -20,10 +20,15 @@ def preset_setting(lessons: Mapping[str, Lesson], default: str = FREE) -> Settin
     return Setting("preset", default, "choice", choices=(FREE, *lessons))
 
 
-def lesson_menu(lessons: Mapping[str, Lesson], on_change: Callable[[], None], container=st) -> str:
-    """The lesson picker (keyed by the ``preset`` setting); choosing a lesson calls ``on_change``."""
+def lesson_menu(lessons: Mapping[str, Lesson], container=st) -> str:
+    """The lesson picker (keyed by the ``preset`` setting).  Choosing a lesson follows its link,
+    as its home card does: the whole page is set from it, the page's defaults for the rest."""
+    def follow():
+        if S.preset != FREE:
+            state.follow(lessons[S.preset].query())
+
     return container.selectbox(
-        "lesson", (FREE, *lessons), key=S.key("preset"), on_change=on_change,
+        "lesson", (FREE, *lessons), key=S.key("preset"), on_change=follow,
         format_func=lambda k: "— free exploration —" if k == FREE else lessons[k].title,
         help="Each lesson sets the whole page; change anything afterwards and see if its claim still holds.")
 

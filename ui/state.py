@@ -102,17 +102,24 @@ def key_of(name: str, page: str | None = None) -> str:
     return f"{page or st.session_state.get(_PAGE, '')}:{name}"
 
 
-def enter(page: str) -> bool:
-    """Start a run of ``page``; True when the tab has just arrived there (its link is read again):
-    it comes from another page, or its address is not the one this page wrote last (a link
-    followed, the back button)."""
+def enter(page: str) -> None:
+    """Start a run of ``page``; when the tab has just arrived there, its link is read again: it
+    comes from another page, or its address is not the one this page wrote last (a link
+    followed, the back button, the lesson menu)."""
     written = st.session_state.get(f"{_WRITTEN}:{page}")
     if st.session_state.get(_PAGE) == page and (written is None or written == st.query_params.to_dict()):
-        return False
+        return
     st.session_state[_PAGE] = page
     st.session_state[f"{_SEEN}:{page}"] = set()
     st.session_state.pop(_WARN, None)  # another page's warnings are not this one's
-    return True
+
+
+def follow(query: dict[str, str]) -> None:
+    """Take the tab to this page's link ``query`` (a callback: the lesson menu), as a lesson card
+    would: the next run arrives, reading every setting from the link, the page's defaults (and
+    the lesson's fill) for the rest.  Global settings (presentation mode) stay."""
+    kept = {k: st.query_params[k] for k in GLOBAL_KEYS if k in st.query_params}
+    st.query_params.from_dict({**kept, **query})
 
 
 def _keep(key: str, value: Any) -> None:
@@ -180,12 +187,6 @@ def publish(settings: list[Setting]) -> None:
     st.session_state[f"{_WRITTEN}:{st.session_state.get(_PAGE, '')}"] = params
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
-
-
-def reset(settings: list[Setting]) -> None:
-    """Back to the defaults (a button's callback)."""
-    for s in settings:
-        S[s.key] = s.default
 
 
 class PageState:
