@@ -2,13 +2,15 @@
 menu sets the race of a lesson; the claim box checks its claim (or, in free exploration, the
 surface's caption, a claim about the default race) on the runs shown."""
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
 from lessons.race import CAPTIONS, DEFAULT_OPTS, DEFAULT_STEPS, LESSONS
 from optim import OPTIMIZERS
 from optim.explain import substituted
-from optim.metrics import outcome
+from optim.metrics import outcome, steps_to_tolerance
 from surfaces import SURFACES, FormulaError
 from ui import state
 from ui.cache import CUSTOM, surface_of, surface_picture, trajectory
@@ -130,13 +132,13 @@ if not chosen:
 x0 = (float(S.x0), float(S.y0))
 key = (S.surface, S.formula if surface.name == CUSTOM else "",
        _domain() if surface.name == CUSTOM else ())
-runs, records = [], {}
+runs, records, outcomes = [], {}, {}
 for i, (name, (opt, hp)) in enumerate(configs.items()):
     rec = trajectory(*key, name, opt.convention, tuple(sorted(hp.items())), x0, int(S.steps),
                      sched_name, tuple(sorted(sched_params.items())), float(S.noise),
                      int(S.seed))
     records[name] = rec
-    out = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, None, surface.f)
+    out = outcomes[name] = outcome(rec["params"], rec["loss"], rec["diverged_at"], surface.domain, None, surface.f)
     end = min(out.diverged_at - 1 if out.diverged_at else len(rec["params"]) - 1,
               out.left_domain_at if out.left_domain_at is not None else len(rec["params"]))
     note = out.verdict if (out.diverged_at or out.left_domain_at) else ""
@@ -164,8 +166,8 @@ def _loss_and_results():
     st.columns([1, 3])[0].number_input("tolerance on f − f*", key=S.key("tol"), format="%g", min_value=1e-12,
                                        max_value=1e6, disabled=not surface.minima)
     gap = (surface.min_value or 0.0) + S.tol if surface.minima else None
-    rows = [outcome(records[r.name]["params"], r.loss, records[r.name]["diverged_at"], surface.domain, gap, surface.f)
-            for r in runs]
+    rows = [replace(outcomes[r.name], steps_to_tol=None if gap is None else steps_to_tolerance(r.loss, gap))
+            for r in runs]  # the tolerance changes only this column: the rest (a diagnosis too) is not redone
     st.dataframe(results_table([r.label for r in runs], rows), hide_index=True, width="stretch", placeholder=MISSING)
     state.publish(SETTINGS)
 
