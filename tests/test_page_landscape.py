@@ -4,7 +4,7 @@ planes are cached by configuration: later tests reuse the earlier ones'."""
 
 import json
 
-from helpers import ONE_MB, assert_finite_json, run_page
+from helpers import ONE_MB, assert_finite_json, run_page, shown
 
 from lessons.landscape import LESSONS
 
@@ -14,14 +14,14 @@ def page(**query):
 
 
 def charts(at) -> dict[str, dict]:
-    return {c.proto.id.split("-", 2)[2]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {c.key: json.loads(c.spec) for c in shown(at)}
 
 
 def assert_sound(at):
     assert not at.exception and not at.error
-    for c in at.get("plotly_chart"):
-        assert len(c.proto.spec) < ONE_MB, c.proto.id
-        spec = json.loads(c.proto.spec)
+    for c in shown(at):
+        assert len(c.spec) < ONE_MB, c.id
+        spec = json.loads(c.spec)
         spec["layout"].pop("images", None)  # a PNG's base64 text may spell "NaN"
         assert_finite_json(spec)
 
