@@ -359,8 +359,9 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
                          row_heights=[0.4, 0.6] if style.presentation else [0.52, 0.48],
                          specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.13,
                          vertical_spacing=0.18 if style.presentation else 0.13,
-                         subplot_titles=("full-batch loss and each run's path", "the data and each run's current "
-                                         + ("line" if kind == "linear" else "decision boundary")))
+                         # short titles: at a phone's width each panel is ~150 px wide
+                         subplot_titles=("loss and the paths", "data and the fits" if kind == "linear"
+                                         else "data and the boundaries"))
     fig = go.Figure(layout=grid.layout.to_plotly_json(), _validate=False)
     # add_surface_image sets every axis of a figure: let it set a lone one, then take its picture
     pic = add_surface_image(go.Figure(_validate=False), surface_uri, model.surface.domain).layout
