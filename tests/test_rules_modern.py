@@ -527,3 +527,13 @@ def test_registry_metadata(name):
 def test_optim_exports_the_modern_rules():
     assert set(NAMES) == {"amsgrad", "adadelta", "radam", "lion", "schedule_free", "muon", "sam"}
     assert all(optim.get_optimizer(n) is OPTIMIZERS[n] for n in NAMES)
+
+
+@pytest.mark.parametrize("name,convention", PAIRS)
+def test_stepping_through_a_modern_rule_shows_its_equations(name, convention):
+    """The race page's step-through: rules without numbered templates show their registry equations."""
+    from optim.explain import TEMPLATES, substituted
+
+    assert (name, convention) not in TEMPLATES
+    eqs = substituted(name, convention, OPTIMIZERS[name].defaults, {}, 0)
+    assert eqs == list(OPTIMIZERS[name].with_options(convention=convention).equations)
