@@ -175,18 +175,32 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def _stack_first(first, rest):
-    return tmap(lambda a, b: jnp.concatenate([jnp.asarray(a)[None], b]), first, rest)
-
-
-def _freeze_from(k, first, rest):
-    """Rows k, k + 1, … of ``rest`` replaced by row k − 1 (``first`` for k = 0): the tail of a
-    run that stopped at step k."""
+def _frozen(k, first, rest):
+    """``first`` then ``rest`` (rows after updates 1, 2, …), the rows from step k on replaced by
+    the last row before it: the tail of a run that stopped at step k (k = steps + 1: nothing
+    replaced).  One pass over the arrays: the row is picked by a dynamic index and the replacement
+    fuses into the concatenation."""
     def one(x0, xs):
-        prev = jnp.concatenate([jnp.asarray(x0)[None], xs])[jnp.clip(k - 1, 0, None)]
-        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
-        return jnp.where(rows + 1 >= k, prev, xs)
+        x0 = jnp.asarray(x0)[None]
+        if xs.shape[0] == 0:
+            return x0
+        prev = jnp.where(k >= 2, jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 2, 0, xs.shape[0] - 1),
+                                                              keepdims=False), x0[0])
+        rows = jnp.arange(1, xs.shape[0] + 1).reshape((-1,) + (1,) * (xs.ndim - 1))
+        return jnp.concatenate([x0, jnp.where(rows >= k, prev, xs)])
     return tmap(one, first, rest)
+
+
+def _frozen_inputs(k, rest):
+    """Rows i ≥ k of ``rest`` (what step i + 1 read, e.g. its gradient) replaced by row k − 1: a
+    stopped run reads the same point again."""
+    def one(xs):
+        if xs.shape[0] == 0:
+            return xs
+        prev = jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 1, 0, xs.shape[0] - 1), keepdims=False)
+        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
+        return jnp.where(rows >= k, prev, xs)
+    return tmap(one, rest)
 
 
 def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
@@ -226,25 +240,20 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
         return (p_new, st_new, i + 1), out
 
     _, out = jax.lax.scan(body, (x0, state0, jnp.zeros([], jnp.int32)), (t_sched, batches), length=steps)
-    params, state, grads, loss = out["params"], out["state"], out["grads"], None
+    params, state, grads = out["params"], out["state"], out["grads"]
     loss0 = jnp.asarray(problem.loss(x0, data, 1), dtype) if has_loss else None
     div = jnp.array(-1, jnp.int32)
+    stop = jnp.array(steps + 1, jnp.int32)
     if steps:
         bad = out["bad"]
         div = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, -1).astype(jnp.int32)
         stop = jnp.where(div > 0, div, steps + 1)
-        params = _freeze_from(stop, x0, params) if params is not None else None
-        state = _freeze_from(stop, state0, state) if state is not None else None
-        grads = _freeze_from(stop + 1, tmap(lambda g: g[0], grads), grads) if grads is not None else None
-        loss = _stack_first(loss0, _freeze_from(stop, loss0, out["loss"])) if has_loss else None
-    elif has_loss:
-        loss = loss0[None]
     return Trajectory(
-        params=_stack_first(x0, params) if "params" in record else None,
-        loss=loss,
-        grads=grads,
+        params=_frozen(stop, x0, params) if "params" in record else None,
+        loss=_frozen(stop, loss0, out["loss"]) if has_loss else None,
+        grads=_frozen_inputs(stop, grads) if grads is not None else None,
         lr=out["lr"],
-        state=_stack_first(state0, state) if "state" in record else None,
+        state=_frozen(stop, state0, state) if "state" in record else None,
         epoch=epoch,
         diverged_step=div,
     )
