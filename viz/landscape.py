@@ -67,7 +67,8 @@ def landscape_figure(uri: str, xs: np.ndarray, ys: np.ndarray, paths: list[PathV
         runs.append(RunView(p.name, p.label, p.coords[k].astype(np.float32), p.real[k], n_frames - 1, "", p.index))
     domain = ((float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
     start = paths[0].coords[0] if paths else np.zeros(2)
-    fig = race_figure(uri, domain, [], start, runs, style, max_frames=n_frames, frame_ms=frame_ms)
+    fig = race_figure(uri, domain, [], start, runs, style, max_frames=n_frames, frame_ms=frame_ms,
+                      lines_below=2)  # the x axis has a title
     bar = colorbar_trace(uri, style, name="train loss")
     if bar is not None:  # race_figure's colour bar is titled f: this one says what the colours are
         for t in fig.data:

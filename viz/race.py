@@ -61,11 +61,13 @@ def _comet(runs: list[RunView], k: int, trail: int) -> tuple[np.ndarray, np.ndar
 
 
 def race_figure(surface_uri: str, domain, minima, start, runs: list[RunView], style: Style,
-                max_frames: int = 120, trail: int = 20, frame_ms: int = 50, title: str | None = None) -> go.Figure:
+                max_frames: int = 120, trail: int = 20, frame_ms: int = 50, title: str | None = None,
+                lines_below: float = 1.0) -> go.Figure:
     """The animated race: surface image, minima, start point; per run a faint full path
     (static, in the legend) and a comet of its last steps (one dot a step: the spacing is the
     step size) ending in a large head.  One moving trace carries every comet, so each frame is
-    two small arrays.  Play / Fast / Pause / Restart buttons and a step slider."""
+    two small arrays.  Play / Fast / Pause / Restart buttons and a step slider, under
+    ``lines_below`` lines of text (tick labels; 2 with an axis title)."""
     steps = max((len(r.path) - 1 for r in runs), default=0)
     ks = frame_steps(steps, max_frames)
     fig = go.Figure(_validate=False)  # built from known-good parts: validation doubles the time
@@ -106,9 +108,9 @@ def race_figure(surface_uri: str, domain, minima, start, runs: list[RunView], st
                                _validate=False))
     fig.frames = frames
     names = [str(int(k)) for k in ks]
-    fig.update_layout(**play_controls(names, names, style, "step ", frame_ms))
+    fig.update_layout(**play_controls(names, names, style, "step ", frame_ms, lines_below=lines_below))
     base_layout(fig, style, title, height=600, main=True)
-    fig.update_layout(margin=dict(b=controls_margin(style)))
+    fig.update_layout(margin=dict(b=controls_margin(style, lines_below)))
     return fig
 
 

@@ -103,7 +103,7 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
 
 
-@pytest.mark.parametrize("where", ["race", "data", "decay"])
+@pytest.mark.parametrize("where", ["race", "data", "decay", "landscape"])
 @pytest.mark.parametrize("size, query, name", [((1280, 720), "?present=1", "present-1280x720"),
                                                ((390, 844), "", "phone-390x844")])
 def test_the_animated_figure_controls_fit_and_do_not_overlap(open_page, where, size, query, name):
@@ -115,6 +115,10 @@ def test_the_animated_figure_controls_fit_and_do_not_overlap(open_page, where, s
     buttons = _box(page, f"{fig} .updatemenu-container")
     slider = _box(page, f"{fig} .slider-container")
     assert not _overlap(buttons, slider), f"{where}, {name}: the Play buttons cover the step slider"
+    title = page.evaluate(f"""() => {{ const g = document.querySelector('{fig}');
+        const t = g.querySelector('.g-xtitle text'); return t ? t.getBoundingClientRect().toJSON() : null; }}""")
+    if title is not None:  # the x axis's title: above the buttons, not under them
+        assert not _overlap(buttons, title), f"{where}, {name}: the Play buttons cover the x axis's title"
     if query:  # a projector: the figure and its controls fit the screen below the title
         page.evaluate("() => window.scrollTo(0, 0)")
         slider = _box(page, f"{fig} .slider-container")
