@@ -6,7 +6,7 @@ first session after a start in its older multipage mode, which runs a page witho
 import streamlit as st
 
 from optim import compile_cache
-from ui import keys, memory, nav, state, warmup
+from ui import figure, keys, memory, nav, state, warmup
 from ui.common import GLOBAL_SETTINGS, PRESENT, presentation_css
 
 compile_cache.enable()
@@ -33,4 +33,5 @@ if st.session_state[PRESENT.key]:
     st.markdown(presentation_css(), unsafe_allow_html=True)
 st.sidebar.caption(keys.HELP)
 keys.shortcuts()
+figure.preload()  # plotly.js loads while the page computes its first figure
 page.run()

@@ -37,17 +37,9 @@ except ImportError:  # pragma: no cover - in requirements.txt
 NAME = "descent_lab_figure"
 
 _JS = r"""
-const loaded = window.__dlPlotly || (window.__dlPlotly = {});
 function plotly(chunk) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!loaded.promise) {
-    // Streamlit's PlotlyChart chunk, next to its main script: importing it runs plotly.js,
-    // which sets window.Plotly.
-    const main = [...document.querySelectorAll('script[src]')].find(s => /static\/js\/index\.[^/]*\.js/.test(s.src));
-    const url = new URL(chunk, main ? main.src : new URL('static/js/', document.baseURI));
-    loaded.promise = import(url.href).then(() => window.Plotly);
-  }
-  return loaded.promise;
+  return (window.__dlPlotly = window.__dlPlotly || (LOAD)(chunk));
 }
 export default function ({ data, parentElement }) {
   let gd = parentElement.querySelector('div.dl-figure');
@@ -74,6 +66,15 @@ export default function ({ data, parentElement }) {
     });
 }
 """
+
+# Streamlit's PlotlyChart chunk, next to its main script: importing it runs plotly.js, which sets
+# window.Plotly.  The promise is kept in window.__dlPlotly, shared by the preload and the component.
+_LOAD = r"""chunk => {
+  const main = [...document.querySelectorAll('script[src]')].find(s => /static\/js\/index\.[^/]*\.js/.test(s.src));
+  const url = new URL(chunk, main ? main.src : new URL('static/js/', document.baseURI));
+  return import(url.href).then(() => window.Plotly).catch(e => { window.__dlPlotly = null; throw e; });
+}"""
+_JS = _JS.replace("LOAD", _LOAD)
 
 _CSS = """
 .dl-figure { width: 100%; }
@@ -106,6 +107,13 @@ def to_json(fig) -> str:
     if fig.frames:
         d["frames"] = [fr.to_plotly_json() for fr in fig.frames]
     return to_json_plotly(d, engine="orjson" if orjson else "json")
+
+
+def preload() -> None:
+    """Start loading plotly.js in the browser as the page opens, while the script computes its
+    first figure (once per tab; the script is ours, not text from a user)."""
+    st.html(f"""<script>(() => {{ if (window.Plotly || window.__dlPlotly) return;
+      window.__dlPlotly = ({_LOAD})({json.dumps(_chunk())}); }})()</script>""", unsafe_allow_javascript=True)
 
 
 def show(fig, key: str, config: dict | None = None) -> None:
