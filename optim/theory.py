@@ -162,11 +162,14 @@ def lower_bound(mu: float, L: float) -> float:
     return (math.sqrt(k) - 1) / (math.sqrt(k) + 1)
 
 
-def best_on_grid(name: str, mu: float, L: float, lrs, betas) -> Optimum:
-    """The setting among ``lrs`` × ``betas`` (the sliders' values) with the lowest worst rate."""
+def best_on_grid(name: str, mu: float, L: float, lrs, betas, convention: str = "course") -> Optimum:
+    """The setting among ``lrs`` × ``betas`` (the sliders' values, α in ``convention``) with the
+    lowest worst rate; its lr is in that convention too."""
     lrs = np.asarray(lrs, np.float64)
     betas = np.asarray([0.0] if name == "gd" else betas, np.float64)
     a, b = np.meshgrid(lrs, betas, indexing="ij")
+    if convention == "pytorch" and name != "gd":
+        a = a / (1 - b)
     worst = np.maximum(rate_at(name, a * mu, b), rate_at(name, a * L, b))
     i, j = np.unravel_index(int(np.argmin(worst)), worst.shape)
     return Optimum(float(lrs[i]), float(betas[j]), float(worst[i, j]))
@@ -234,6 +237,13 @@ def is_quadratic(f: Callable, points, rtol: float = 1e-4) -> bool:
 # --- theory against a run ----------------------------------------------------------------------------
 
 
+def usable_steps(dist, floor: float = 0.0) -> int:
+    """The length of the prefix of ``dist`` that is finite and above ``floor``."""
+    d = np.asarray(dist, np.float64)
+    ok = np.isfinite(d) & (d > floor)
+    return len(d) if np.all(ok) else int(np.argmin(ok))
+
+
 def measured_rate(dist, floor: float = 0.0, min_steps: int = 20) -> float | None:
     """The asymptotic rate of a run from its distance to the minimum ``dist`` (steps + 1,): over
     the second half of the steps where ``dist`` is finite and above ``floor`` (where float32
@@ -241,8 +251,7 @@ def measured_rate(dist, floor: float = 0.0, min_steps: int = 20) -> float | None
     the step.  Block maxima follow the envelope C·ρᵏ through a zig-zag or a spiral.  None when
     fewer than ``min_steps`` steps are usable."""
     d = np.asarray(dist, np.float64)
-    ok = np.isfinite(d) & (d > floor)
-    n = int(np.argmin(ok)) if not np.all(ok) else len(d)  # the usable prefix
+    n = usable_steps(d, floor)
     if n < 2 * min_steps:
         return None
     a = n // 2

@@ -1,0 +1,155 @@
+"""Figures of the theory of the quadratic (optim.theory): the stability map of the plane (αλ, β)
+with the current setting as one dot per Hessian eigenvalue, the loss with its predicted envelope,
+and the Hessian's eigenvectors as arrows on the race figure.  Arrays in, go.Figure out."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from optim import theory as T
+from viz.style import LOG_AXIS, VIRIDIS, Style, base_layout
+
+S_RANGE = (1e-3, 1e4)  # αλ
+BETA_DECADES = 3.0  # β from 0 to 0.999, drawn as −log10(1 − β)
+GRID = (150, 80)
+BETA_TICKS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999)
+DIVERGING_COLOR = "#C8C8C8"
+MAPS = {"momentum": "Momentum (and GD at β = 0)", "nesterov": "Nesterov"}
+
+
+def beta_y(beta) -> np.ndarray:
+    """The map's vertical coordinate of β: −log10(1 − β) (0 → 0, 0.9 → 1, 0.99 → 2)."""
+    return -np.log10(1.0 - np.minimum(np.asarray(beta, np.float64), 1 - 10 ** -BETA_DECADES))
+
+
+@lru_cache(maxsize=4)
+def map_grid(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(s, y, ρ, region) on the map's grid: s = αλ log-spaced, y = −log10(1 − β); ρ is NaN where
+    the direction diverges (ρ ≥ 1).  Computed once per rule."""
+    s = np.geomspace(*S_RANGE, GRID[0])
+    y = np.linspace(0.0, BETA_DECADES, GRID[1])
+    ss, yy = np.meshgrid(s, y)
+    beta = 1 - 10.0 ** -yy
+    rho = T.rate_at(name, ss, beta)
+    region = T.region_at(name, ss, beta)
+    return s, y, np.where(region == T.DIVERGING, np.nan, rho).astype(np.float32), region.astype(np.int8)
+
+
+class Dots(NamedTuple):
+    """One optimizer's current setting on a map: αλ for each eigenvalue λ > 0 (course α), its β."""
+
+    name: str  # the optimizer (its colour)
+    label: str
+    s: np.ndarray
+    beta: float
+    lams: np.ndarray
+    color: str
+    where: str = ""  # "at the start", "at the minimum": which Hessian
+    symbol: str = "circle"
+
+
+def _region_centres(name: str) -> list[tuple[float, float, str]]:
+    """A point inside each region of the map, to write its name there."""
+    s, y, _, region = map_grid(name)
+    out = []
+    for r, label in enumerate(T.REGIONS):
+        rows, cols = np.nonzero(region == r)
+        if rows.size:
+            i = np.argsort(np.abs(rows - np.median(rows)) + np.abs(cols - np.median(cols)))[0]
+            out.append((float(s[cols[i]]), float(y[rows[i]]), label))
+    return out
+
+
+def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style, local: bool = False) -> go.Figure:
+    """One panel per rule in ``maps`` ("momentum": the heavy ball, GD on its β = 0 row;
+    "nesterov"): the plane (αλ, β) coloured by the rate ρ of a direction with that αλ, grey where
+    it diverges (the background shows through), the boundaries of the monotone, oscillating and
+    diverging regions, and the ``dots`` of the optimizers it covers (GD and momentum on the
+    first, Nesterov on its own)."""
+    fig = make_subplots(rows=1, cols=len(maps), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[MAPS[m] for m in maps])
+    scale = [[i / (len(VIRIDIS) - 1), c] for i, c in enumerate(VIRIDIS)]
+    for col, name in enumerate(maps, start=1):
+        s, y, rho, region = map_grid(name)
+        fig.add_trace(go.Heatmap(x=s, y=y, z=rho, zmin=0, zmax=1, colorscale=scale, showscale=col == 1,
+                                 colorbar=dict(title="rate ρ", len=0.9), name="rate",
+                                 hovertemplate="αλ = %{x:.3g}<br>ρ = %{z:.3f}<extra></extra>"), row=1, col=col)
+        fig.add_trace(go.Contour(x=s, y=y, z=region.astype(np.float32), showscale=False, hoverinfo="skip",
+                                 contours=dict(coloring="none", start=0.5, end=1.5, size=1.0),
+                                 line=dict(color=style.ink, width=style.line_width * 0.75), name="regions"),
+                      row=1, col=col)
+        for sx, sy, label in _region_centres(name):
+            fig.add_annotation(x=math.log10(sx), y=sy, text=label, showarrow=False, row=1, col=col,
+                               font=dict(color="white" if label != "diverging" else "#333333"))
+        for d in dots:
+            if (d.name == "nesterov") != (name == "nesterov") or not len(d.s):
+                continue
+            x = np.clip(d.s, *S_RANGE)
+            rates = T.rate_at(d.name, d.s, d.beta)
+            fig.add_trace(go.Scatter(
+                x=x, y=np.full(len(x), beta_y(d.beta)), mode="markers", meta=f"dots:{d.name}",
+                name=f"{d.label}{', ' + d.where if d.where else ''}",
+                marker=dict(size=style.marker_size * 1.1, color=d.color, symbol=d.symbol,
+                            line=dict(color="white", width=1.5 * style.scale)),
+                customdata=np.stack([d.lams, rates], 1),
+                hovertemplate="λ = %{customdata[0]:.4g}, αλ = %{x:.3g}<br>ρ = %{customdata[1]:.4f}<extra>"
+                              + d.label + "</extra>"), row=1, col=col)
+        fig.update_xaxes(LOG_AXIS, range=[math.log10(S_RANGE[0]), math.log10(S_RANGE[1])],
+                         title_text="αλ (course α)", row=1, col=col)
+    ticks = [t for t in BETA_TICKS if beta_y(t) <= BETA_DECADES + 1e-9]
+    fig.update_yaxes(tickmode="array", tickvals=[float(beta_y(t)) for t in ticks], ticktext=[f"{t:g}" for t in ticks],
+                     range=[-0.05, BETA_DECADES + 0.05], row=1, col=1, title_text="β")
+    fig.update_layout(plot_bgcolor=DIVERGING_COLOR)  # the rate is NaN (see-through) where a direction diverges
+    title = "Stability map" + (" (local: the Hessian at a point of a non-quadratic surface)" if local else "")
+    return base_layout(fig, style, title, height=430)
+
+
+def envelope_figure(curves: Sequence[dict], style: Style, log: bool = True) -> go.Figure:
+    """f − f* of each run (solid) and, where the theory predicts a rate ρ, its envelope C·ρ²ᵏ
+    (dashed: f − f* shrinks like the squared distance).  ``curves``: dicts with name, label,
+    color, gap (steps + 1,) and, optional, envelope (steps + 1,) and rho."""
+    fig = go.Figure(_validate=False)
+    for c in curves:
+        gap = np.asarray(c["gap"], np.float64)
+        k = np.arange(len(gap), dtype=np.int32)
+        ok = np.isfinite(gap)
+        fig.add_trace(go.Scatter(x=k[ok], y=np.maximum(gap[ok], 1e-40).astype(np.float32), mode="lines",
+                                 name=c["label"], line=dict(color=c["color"], width=style.line_width)))
+        env = c.get("envelope")
+        if env is not None:
+            env = np.asarray(env, np.float64)
+            ok = np.isfinite(env) & (env > 1e-40) & (env < 1e38)
+            fig.add_trace(go.Scatter(x=k[ok], y=env[ok].astype(np.float32), mode="lines", meta=f"envelope:{c['name']}",
+                                     name=f"{c['label']}: predicted C·ρ²ᵏ, ρ = {c['rho']:.4g}",
+                                     line=dict(color=c["color"], width=style.line_width, dash="dash")))
+    if log:
+        fig.update_yaxes(LOG_AXIS)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="f − f*")
+    return base_layout(fig, style, height=380)
+
+
+def add_eigen_arrows(fig: go.Figure, point, eigvals, eigvecs, domain, style: Style) -> go.Figure:
+    """The Hessian's eigenvectors as arrows from ``point`` (both ways, the same length), each
+    labelled with its eigenvalue: the steep direction (largest λ) and the flat one.  Layout
+    annotations: they stay put while the race's frames play."""
+    (x0, x1), (y0, y1) = domain
+    length = 0.14 * min(x1 - x0, y1 - y0)
+    order = np.argsort(eigvals)[::-1]
+    for rank, i in enumerate(order):
+        v = np.asarray(eigvecs)[:, i] * length
+        name = "steep" if rank == 0 else "flat"
+        for sign in (1, -1):
+            end = np.asarray(point, np.float64) + sign * v
+            fig.add_annotation(x=float(end[0]), y=float(end[1]), ax=float(point[0]), ay=float(point[1]),
+                               xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
+                               arrowsize=1.1, arrowwidth=style.line_width, arrowcolor="white",
+                               text=f"λ = {eigvals[i]:.3g} ({name})" if sign == 1 else "",
+                               font=dict(color="white", size=style.font_size), bgcolor="rgba(0,0,0,0.45)")
+    return fig
