@@ -183,7 +183,7 @@ def _optimal_settings(configs: dict, model, quad: bool) -> None:
         col.markdown(f"**{label}**: α* = {o.lr:.4g}" + (f", β* = {o.beta:.4g}" if name != "gd" else "")
                      + f", ρ* = {o.rate:.4g}. On the sliders: α = {b.lr:g}" + (f", β = {b.beta:g}" if name != "gd"
                                                                                  else "")
-                     + f" (ρ = {b.rate:.4g}). Stability limit at this β: α < {lim:.4g}.")
+                     + f" (ρ = {b.rate:.4g}). Stable for α < {lim:.4g}" + ("." if name == "gd" else " at this β."))
         best = {"lr": b.lr} if name == "gd" else {"lr": b.lr, "beta": b.beta}
         col.button(f"{label}: set α*" + ("" if name == "gd" else ", β*"), key=f"theory-best-{name}",
                    on_click=_set, args=(name, best), width="stretch")

@@ -82,7 +82,8 @@ def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style
                                  hovertemplate="αλ = %{x:.3g}<br>ρ = %{z:.3f}<extra></extra>"), row=1, col=col)
         fig.add_trace(go.Contour(x=s, y=y, z=region.astype(np.float32), showscale=False, hoverinfo="skip",
                                  contours=dict(coloring="none", start=0.5, end=1.5, size=1.0),
-                                 line=dict(color=style.ink, width=style.line_width * 0.75), name="regions"),
+                                 line=dict(color=style.ink, width=style.line_width * 0.75), name="regions",
+                                 showlegend=False),
                       row=1, col=col)
         for sx, sy, label in _region_centres(name):
             fig.add_annotation(x=math.log10(sx), y=sy, text=label, showarrow=False, row=1, col=col,
@@ -107,7 +108,8 @@ def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style
                      range=[-0.05, BETA_DECADES + 0.05], row=1, col=1, title_text="β")
     fig.update_layout(plot_bgcolor=DIVERGING_COLOR)  # the rate is NaN (see-through) where a direction diverges
     title = "Stability map" + (" (local: the Hessian at a point of a non-quadratic surface)" if local else "")
-    return base_layout(fig, style, title, height=430)
+    base_layout(fig, style, title, height=470)
+    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
 
 
 def envelope_figure(curves: Sequence[dict], style: Style, log: bool = True) -> go.Figure:
