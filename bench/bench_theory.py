@@ -1,0 +1,96 @@
+"""What the theory costs: the sharpness estimate (power iteration on Hessian-vector products) as
+a ratio to a full-batch training step of the network page, and the race page's theory panel as
+time added to a warm rerun (AppTest, the same reruns with the panel on and off, alternated).
+Ratios and differences measured in one run; none is a test.  `python bench/bench_theory.py`."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from optim import OPTIMIZERS  # noqa: E402
+from optim.runner import reusing  # noqa: E402
+from surfaces import network as N  # noqa: E402
+from surfaces.sharpness import hvp, power_iteration  # noqa: E402
+from surfaces.training import make_data  # noqa: E402
+from ui.eos_panel import ITERS  # noqa: E402
+
+
+def median_time(fn, *args, repeat: int = 30) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def sharpness_cost(depth: int, width: int, m: int) -> None:
+    data = make_data("moons", m, 0.1, 0, 2, 0.25)
+    X, y = jnp.asarray(data.X_train), jnp.asarray(data.y_train)
+    params = N.init_mlp(0, N.mlp_sizes(depth, width, 2, 1), "xavier")
+    opt = OPTIMIZERS["gd"]
+
+    def obj(p):
+        return N.objective(p, X, y, "tanh", "least_squares")[0]
+
+    @jax.jit
+    def step(p):
+        g = jax.grad(obj)(p)
+        return opt.step(reusing(g, p, jax.grad(obj)), p, opt.init(p), {"lr": 0.1})[0]
+
+    grad = jax.jit(jax.grad(obj))
+    one_hvp = jax.jit(partial(hvp, obj))
+    measure = jax.jit(partial(power_iteration, obj, iters=ITERS))
+    t_step, t_grad = median_time(step, params), median_time(grad, params)
+    t_hvp, t_measure = median_time(one_hvp, params, params), median_time(measure, params, params)
+    n = sum(x.size for x in jax.tree.leaves(params))
+    print(f"  {depth} × {width} tanh, {len(y)} examples ({n:,} parameters): training step {t_step * 1e6:8.1f} µs; "
+          f"one HVP / one gradient = {t_hvp / t_grad:4.2f}; one sharpness estimate ({ITERS} + 1 HVPs) = "
+          f"{t_measure / t_step:5.1f} training steps; every 10 steps: +{t_measure / t_step / 10:.0%} per step")
+
+
+def panel_cost(repeat: int = 8) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    def rerun(theory: bool, lr: str) -> float:
+        at = AppTest.from_file(str(ROOT / "app_pages" / "race.py"), default_timeout=300)
+        at.query_params.update({"theory": "1" if theory else "0", "gd.lr": lr})
+        t = time.perf_counter()
+        at.run()
+        assert not at.exception, at.exception
+        return time.perf_counter() - t
+
+    for theory in (True, False):  # warm: runs, surface pictures, Hessians cached
+        for lr in ("0.01", "0.015"):
+            rerun(theory, lr)
+    on, off = [], []
+    for k in range(repeat):
+        lr = ("0.01", "0.015")[k % 2]
+        on.append(rerun(True, lr))
+        off.append(rerun(False, lr))
+    a, b = statistics.median(on), statistics.median(off)
+    print(f"  race page (defaults, 4 optimizers × 300 steps), warm AppTest run: with the panel {a * 1e3:6.1f} ms, "
+          f"without {b * 1e3:6.1f} ms: the panel adds {(a - b) * 1e3:+6.1f} ms ({a / b:4.2f}×)")
+
+
+def main():
+    print("sharpness estimate vs a full-batch training step (jitted, median)")
+    sharpness_cost(2, 16, 300)
+    sharpness_cost(3, 64, 1000)
+    print("theory panel on the race page")
+    panel_cost()
+
+
+if __name__ == "__main__":
+    main()
