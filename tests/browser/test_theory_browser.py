@@ -7,11 +7,12 @@ from browser.conftest import rerun_and_wait
 
 pytestmark = pytest.mark.browser
 
-# The x of the stability map's dots of one optimizer (traces whose meta is "dots:<name>").
+# The x of the stability map's dots of one optimizer (traces whose meta is "dots:<name>"), as
+# Plotly drew them (_fullData: the arrays decoded).
 DOTS_JS = """(name) => {
-  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.data
-      && g.data.some(t => t.meta === 'dots:' + name));
-  return gd ? gd.data.filter(t => t.meta === 'dots:' + name).flatMap(t => Array.from(t.x)) : null;
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullData
+      && g._fullData.some(t => t.meta === 'dots:' + name));
+  return gd ? gd._fullData.filter(t => t.meta === 'dots:' + name).flatMap(t => Array.from(t.x)) : null;
 }"""
 
 
