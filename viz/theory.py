@@ -146,12 +146,15 @@ def add_eigen_arrows(fig: go.Figure, point, eigvals, eigvecs, domain, style: Sty
     order = np.argsort(eigvals)[::-1]
     for rank, i in enumerate(order):
         v = np.asarray(eigvecs)[:, i] * length
-        name = "steep" if rank == 0 else "flat"
+        name = "steep" if rank == 0 else ("flat" if eigvals[i] > 0 else "curves down")
         for sign in (1, -1):
             end = np.asarray(point, np.float64) + sign * v
             fig.add_annotation(x=float(end[0]), y=float(end[1]), ax=float(point[0]), ay=float(point[1]),
                                xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
-                               arrowsize=1.1, arrowwidth=style.line_width, arrowcolor="white",
-                               text=f"λ = {eigvals[i]:.3g} ({name})" if sign == 1 else "",
-                               font=dict(color="white", size=style.font_size), bgcolor="rgba(0,0,0,0.45)")
+                               arrowsize=1.1, arrowwidth=style.line_width, arrowcolor="white", text="")
+        tip = np.asarray(point, np.float64) + 1.25 * v  # beyond the tip: an arrow's own text sits at its tail
+        tip = np.clip(tip, [x0 + 0.1 * (x1 - x0), y0 + 0.05 * (y1 - y0)], [x1 - 0.1 * (x1 - x0), y1 - 0.05 * (y1 - y0)])
+        fig.add_annotation(x=float(tip[0]), y=float(tip[1]), xref="x", yref="y", showarrow=False,
+                           text=f"λ = {eigvals[i]:.3g} ({name})", font=dict(color="white", size=style.font_size),
+                           bgcolor="rgba(0,0,0,0.45)")
     return fig
