@@ -176,3 +176,30 @@ def test_the_envelope_lies_on_the_runs_tail():
     d = 3 * rho ** np.arange(100) * (1 + 0.5 * np.cos(np.arange(100)))
     c, env = T.envelope(rho, d, 50, 100)
     assert np.all(env[50:] >= d[50:] * (1 - 1e-12)) and np.any(np.isclose(env[50:], d[50:]))
+
+
+@pytest.mark.parametrize("name", T.THEORY)
+def test_the_regions_of_the_map_are_what_runs_do(name):
+    """A 1-D quadratic run at a grid of (αλ, β): in the monotone region the error keeps its sign
+    over the second half of its measurable steps, in the oscillating one it changes sign, in the diverging one
+    it grows (or the run stops)."""
+    lam, steps = 2.0, 3000
+    seen = set()
+    for s in [*np.geomspace(0.01, 20, 15), 1.5, 1.9]:
+        for beta in ((0.0,) if name == "gd" else (0.0, 0.5, 0.9, 0.99)):
+            region = int(T.region_at(name, s, beta))
+            hp = {"lr": s / lam} if name == "gd" else {"lr": s / lam, "beta": beta}
+            tr = run(name, lambda w: lam * w, np.array([1.0], np.float32), steps, record=("params",), **hp)
+            x = np.asarray(tr.params, np.float64)[:, 0]
+            rho = float(T.rate_at(name, s, beta))
+            if region == T.DIVERGING:
+                assert tr.diverged_at is not None or abs(x[-1]) > abs(x[0]) or rho < 1 + 1e-6, (s, beta)
+                continue
+            n = T.usable_steps(np.abs(x), 1e-30)  # float32 underflow ends the signal
+            tail = x[n // 2: n]
+            if len(tail) < 8:
+                continue
+            flips = int(np.sum(np.sign(tail[1:]) != np.sign(tail[:-1])))
+            assert (flips == 0) if region == T.MONOTONE else (flips > 0), (s, beta, region, flips)
+            seen.add(region)
+    assert seen == {T.MONOTONE, T.OSCILLATING}

@@ -20,6 +20,7 @@ BETA_DECADES = 3.0  # β from 0 to 0.999, drawn as −log10(1 − β)
 GRID = (150, 80)
 BETA_TICKS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999)
 DIVERGING_COLOR = "#C8C8C8"
+DIVERGING_Z = 1.02  # the colour scale is viridis on [0, 1) and grey above: no NaN in the figure
 MAPS = {"momentum": "Momentum (and GD at β = 0)", "nesterov": "Nesterov"}
 
 
@@ -30,15 +31,16 @@ def beta_y(beta) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def map_grid(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(s, y, ρ, region) on the map's grid: s = αλ log-spaced, y = −log10(1 − β); ρ is NaN where
-    the direction diverges (ρ ≥ 1).  Computed once per rule."""
+    """(s, y, ρ, region) on the map's grid: s = αλ log-spaced, y = −log10(1 − β); ρ is set to
+    ``DIVERGING_Z`` where the direction diverges (ρ ≥ 1: grey on the colour scale).  Computed once
+    per rule."""
     s = np.geomspace(*S_RANGE, GRID[0])
     y = np.linspace(0.0, BETA_DECADES, GRID[1])
     ss, yy = np.meshgrid(s, y)
     beta = 1 - 10.0 ** -yy
     rho = T.rate_at(name, ss, beta)
     region = T.region_at(name, ss, beta)
-    return s, y, np.where(region == T.DIVERGING, np.nan, rho).astype(np.float32), region.astype(np.int8)
+    return s, y, np.where(region == T.DIVERGING, DIVERGING_Z, rho).astype(np.float32), region.astype(np.int8)
 
 
 class Dots(NamedTuple):
@@ -69,18 +71,22 @@ def _region_centres(name: str) -> list[tuple[float, float, str]]:
 def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style, local: bool = False) -> go.Figure:
     """One panel per rule in ``maps`` ("momentum": the heavy ball, GD on its β = 0 row;
     "nesterov"): the plane (αλ, β) coloured by the rate ρ of a direction with that αλ, grey where
-    it diverges (the background shows through), the boundaries of the monotone, oscillating and
+    it diverges, the boundaries of the monotone, oscillating and
     diverging regions, and the ``dots`` of the optimizers it covers (GD and momentum on the
     first, Nesterov on its own)."""
     fig = make_subplots(rows=1, cols=len(maps), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[MAPS[m] for m in maps])
-    scale = [[i / (len(VIRIDIS) - 1), c] for i, c in enumerate(VIRIDIS)]
+    top = 1 / DIVERGING_Z
+    scale = [[top * i / (len(VIRIDIS) - 1), c] for i, c in enumerate(VIRIDIS)] + [[top + 1e-6, DIVERGING_COLOR],
+                                                                                   [1.0, DIVERGING_COLOR]]
     for col, name in enumerate(maps, start=1):
         s, y, rho, region = map_grid(name)
-        fig.add_trace(go.Heatmap(x=s, y=y, z=rho, zmin=0, zmax=1, colorscale=scale, showscale=col == 1,
-                                 colorbar=dict(title="rate ρ", len=0.9), name="rate",
-                                 hovertemplate="αλ = %{x:.3g}<br>ρ = %{z:.3f}<extra></extra>"), row=1, col=col)
-        fig.add_trace(go.Contour(x=s, y=y, z=region.astype(np.float32), showscale=False, hoverinfo="skip",
+        fig.add_trace(go.Heatmap(x=s, y=y, z=rho, zmin=0, zmax=DIVERGING_Z, colorscale=scale, showscale=col == 1,
+                                 colorbar=dict(title="rate ρ", len=0.9, tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+                                 name="rate", hovertemplate="αλ = %{x:.3g}<br>ρ = %{z:.3f} (1.02: diverges)"
+                                                            "<extra></extra>"),
+                      row=1, col=col)
+        fig.add_trace(go.Contour(x=s, y=y, z=region, showscale=False, hoverinfo="skip",
                                  contours=dict(coloring="none", start=0.5, end=1.5, size=1.0),
                                  line=dict(color=style.ink, width=style.line_width * 0.75), name="regions",
                                  showlegend=False),
@@ -106,7 +112,6 @@ def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style
     ticks = [t for t in BETA_TICKS if beta_y(t) <= BETA_DECADES + 1e-9]
     fig.update_yaxes(tickmode="array", tickvals=[float(beta_y(t)) for t in ticks], ticktext=[f"{t:g}" for t in ticks],
                      range=[-0.05, BETA_DECADES + 0.05], row=1, col=1, title_text="β")
-    fig.update_layout(plot_bgcolor=DIVERGING_COLOR)  # the rate is NaN (see-through) where a direction diverges
     title = "Stability map" + (" (local: the Hessian at a point of a non-quadratic surface)" if local else "")
     base_layout(fig, style, title, height=470)
     return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
