@@ -101,6 +101,7 @@ def theory_panel(key: tuple, surface, x0: tuple, configs: dict, records: dict, s
         st.markdown("The rates below assume a constant learning rate and exact gradients: with this schedule or "
                     "noise the theory does not predict them (the measured ones are shown).")
     rows, curves, notes = [], [], []
+    fstar = surface.min_value  # f at the minimum (a JAX call: once)
     for name, rec in records.items():
         model, xstar = _model_for(rec, minima, at_min, start, quad)
         label = OPTIMIZERS[name].label
@@ -118,9 +119,9 @@ def theory_panel(key: tuple, surface, x0: tuple, configs: dict, records: dict, s
             if chp["lr"] > lim:
                 notes.append(_past_limit(name, label, chp, lim, pred, model, quad, x0, xstar, rec))
         rows.append(f"| {label} | {_fmt(pred)} | {_fmt(meas)} |")
-        gap = np.asarray(rec["loss"], np.float64) - (surface.min_value or 0.0)
+        gap = np.asarray(rec["loss"], np.float64) - (fstar or 0.0)
         curve = dict(name=name, label=label, color=color_of(name, len(curves)), gap=gap)
-        if pred is not None and pred < 1 and surface.min_value is not None and n > 1:
+        if pred is not None and pred < 1 and fstar is not None and n > 1:
             curve.update(rho=pred, envelope=T.envelope(pred, gap, n // 2, n, power=2)[1])
         curves.append(curve)
     st.markdown("**Rate per step** (the factor by which the distance to the minimum shrinks, asymptotically): "
@@ -129,7 +130,7 @@ def theory_panel(key: tuple, surface, x0: tuple, configs: dict, records: dict, s
                 "|---|---|---|\n" + "\n".join(rows))
     for n in notes:
         st.markdown(n)
-    if surface.min_value is not None:
+    if fstar is not None:
         plot(envelope_figure(curves, style), key="theory-envelope")
     _optimal_settings(configs, start if quad else (at_min[0] if at_min else None), quad)
     _stability_map(configs, start, at_min if not quad else (), style, quad)

@@ -68,12 +68,10 @@ def _region_centres(name: str) -> list[tuple[float, float, str]]:
     return out
 
 
-def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style, local: bool = False) -> go.Figure:
-    """One panel per rule in ``maps`` ("momentum": the heavy ball, GD on its β = 0 row;
-    "nesterov"): the plane (αλ, β) coloured by the rate ρ of a direction with that αλ, grey where
-    it diverges, the boundaries of the monotone, oscillating and
-    diverging regions, and the ``dots`` of the optimizers it covers (GD and momentum on the
-    first, Nesterov on its own)."""
+@lru_cache(maxsize=16)
+def _map_background(maps: tuple[str, ...], style: Style, local: bool) -> dict:
+    """Everything of the map but the dots, as a figure dict: built (and validated) once per rules,
+    style and locality; a rerun only adds the dots (building it costs ~0.1 s, a copy ~1 ms)."""
     fig = make_subplots(rows=1, cols=len(maps), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[MAPS[m] for m in maps])
     top = 1 / DIVERGING_Z
@@ -94,19 +92,6 @@ def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style
         for sx, sy, label in _region_centres(name):
             fig.add_annotation(x=math.log10(sx), y=sy, text=label, showarrow=False, row=1, col=col,
                                font=dict(color="white" if label != "diverging" else "#333333"))
-        for d in dots:
-            if (d.name == "nesterov") != (name == "nesterov") or not len(d.s):
-                continue
-            x = np.clip(d.s, *S_RANGE)
-            rates = T.rate_at(d.name, d.s, d.beta)
-            fig.add_trace(go.Scatter(
-                x=x, y=np.full(len(x), beta_y(d.beta)), mode="markers", meta=f"dots:{d.name}",
-                name=f"{d.label}{', ' + d.where if d.where else ''}",
-                marker=dict(size=style.marker_size * 1.1, color=d.color, symbol=d.symbol,
-                            line=dict(color="white", width=1.5 * style.scale)),
-                customdata=np.stack([d.lams, rates], 1),
-                hovertemplate="λ = %{customdata[0]:.4g}, αλ = %{x:.3g}<br>ρ = %{customdata[1]:.4f}<extra>"
-                              + d.label + "</extra>"), row=1, col=col)
         fig.update_xaxes(LOG_AXIS, range=[math.log10(S_RANGE[0]), math.log10(S_RANGE[1])],
                          title_text="αλ (course α)", row=1, col=col)
     ticks = [t for t in BETA_TICKS if beta_y(t) <= BETA_DECADES + 1e-9]
@@ -114,32 +99,64 @@ def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style
                      range=[-0.05, BETA_DECADES + 0.05], row=1, col=1, title_text="β")
     title = "Stability map" + (" (local: the Hessian at a point of a non-quadratic surface)" if local else "")
     base_layout(fig, style, title, height=470)
-    return fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    return fig.to_plotly_json()
+
+
+def stability_map_figure(maps: Sequence[str], dots: Sequence[Dots], style: Style, local: bool = False) -> go.Figure:
+    """One panel per rule in ``maps`` ("momentum": the heavy ball, GD on its β = 0 row;
+    "nesterov"): the plane (αλ, β) coloured by the rate ρ of a direction with that αλ, grey where
+    it diverges, the boundaries of the monotone, oscillating and diverging regions, and the
+    ``dots`` of the optimizers it covers (GD and momentum on the first, Nesterov on its own)."""
+    base = _map_background(tuple(maps), style, bool(local))
+    traces = list(base["data"])
+    for col, name in enumerate(maps, start=1):
+        axes = dict(xaxis=f"x{col if col > 1 else ''}", yaxis=f"y{col if col > 1 else ''}")
+        for d in dots:
+            if (d.name == "nesterov") != (name == "nesterov") or not len(d.s):
+                continue
+            x = np.clip(np.asarray(d.s, np.float64), *S_RANGE)
+            rates = T.rate_at(d.name, d.s, d.beta)
+            traces.append(dict(
+                type="scatter", x=x, y=np.full(len(x), float(beta_y(d.beta))), mode="markers", meta=f"dots:{d.name}",
+                name=f"{d.label}{', ' + d.where if d.where else ''}", **axes,
+                marker=dict(size=style.marker_size * 1.1, color=d.color, symbol=d.symbol,
+                            line=dict(color="white", width=1.5 * style.scale)),
+                customdata=np.stack([np.asarray(d.lams, np.float64), rates], 1),
+                hovertemplate="λ = %{customdata[0]:.4g}, αλ = %{x:.3g}<br>ρ = %{customdata[1]:.4f}<extra>"
+                              + d.label + "</extra>"))
+    return go.Figure(dict(data=traces, layout=base["layout"]), _validate=False)
+
+
+@lru_cache(maxsize=16)
+def _envelope_layout(style: Style, log: bool) -> dict:
+    fig = go.Figure()
+    if log:
+        fig.update_yaxes(LOG_AXIS)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="f − f*")
+    return base_layout(fig, style, height=380).to_plotly_json()["layout"]
 
 
 def envelope_figure(curves: Sequence[dict], style: Style, log: bool = True) -> go.Figure:
     """f − f* of each run (solid) and, where the theory predicts a rate ρ, its envelope C·ρ²ᵏ
     (dashed: f − f* shrinks like the squared distance).  ``curves``: dicts with name, label,
     color, gap (steps + 1,) and, optional, envelope (steps + 1,) and rho."""
-    fig = go.Figure(_validate=False)
+    traces = []
     for c in curves:
         gap = np.asarray(c["gap"], np.float64)
         k = np.arange(len(gap), dtype=np.int32)
         ok = np.isfinite(gap)
-        fig.add_trace(go.Scatter(x=k[ok], y=np.maximum(gap[ok], 1e-40).astype(np.float32), mode="lines",
-                                 name=c["label"], line=dict(color=c["color"], width=style.line_width)))
+        traces.append(dict(type="scatter", x=k[ok], y=np.maximum(gap[ok], 1e-40).astype(np.float32), mode="lines",
+                           name=c["label"], line=dict(color=c["color"], width=style.line_width)))
         env = c.get("envelope")
         if env is not None:
             env = np.asarray(env, np.float64)
             ok = np.isfinite(env) & (env > 1e-40) & (env < 1e38)
-            fig.add_trace(go.Scatter(x=k[ok], y=env[ok].astype(np.float32), mode="lines", meta=f"envelope:{c['name']}",
-                                     name=f"{c['label']}: predicted C·ρ²ᵏ, ρ = {c['rho']:.4g}",
-                                     line=dict(color=c["color"], width=style.line_width, dash="dash")))
-    if log:
-        fig.update_yaxes(LOG_AXIS)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="f − f*")
-    return base_layout(fig, style, height=380)
+            traces.append(dict(type="scatter", x=k[ok], y=env[ok].astype(np.float32), mode="lines",
+                               meta=f"envelope:{c['name']}", name=f"{c['label']}: predicted C·ρ²ᵏ, ρ = {c['rho']:.4g}",
+                               line=dict(color=c["color"], width=style.line_width, dash="dash")))
+    return go.Figure(dict(data=traces, layout=_envelope_layout(style, bool(log))), _validate=False)
 
 
 def add_eigen_arrows(fig: go.Figure, point, eigvals, eigvecs, domain, style: Style) -> go.Figure:
