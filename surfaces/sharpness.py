@@ -73,11 +73,12 @@ class EoSRun(NamedTuple):
     diverged_at: int | None
 
 
-_STATIC = ("opt", "activation", "loss", "steps", "every", "iters")
+_STATIC = ("opt", "activation", "loss", "steps", "every", "iters", "warmup")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _eos(opt: Optimizer, activation: str, loss: str, steps: int, every: int, iters: int, params, hp, X, y, v0):
+def _eos(opt: Optimizer, activation: str, loss: str, steps: int, every: int, iters: int, warmup: int, params, hp, X, y,
+         v0):
     def obj(p):
         return N.objective(p, X, y, activation, loss, 0.0, None, train=True)[0]
 
@@ -98,19 +99,23 @@ def _eos(opt: Optimizer, activation: str, loss: str, steps: int, every: int, ite
         (p, st, div, t), values = jax.lax.scan(step, (p, st, div, t), None, length=every)
         return (p, st, v, div, t), (lam, values)
 
+    _, v0 = power_iteration(obj, params, v0, warmup)  # from a random vector: the first measurement needs more steps
     carry = (params, opt.init(params), v0, jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
     (p, _, _, div, _), (lams, values) = jax.lax.scan(block, carry, None, length=steps // every)
     return values.reshape(-1), obj(p), lams, div
 
 
 def train_with_sharpness(params, X, y, optimizer: str | Optimizer = "gd", steps: int = 1000, every: int = 10,
-                         hp=None, activation: str = "tanh", loss: str = "least_squares", iters: int = 20,
-                         seed: int = 0, convention: str | None = None) -> EoSRun:
+                         hp=None, activation: str = "tanh", loss: str = "least_squares", iters: int = 10,
+                         seed: int = 0, convention: str | None = None, warmup: int = 100) -> EoSRun:
     """Full-batch training (every update sees the whole training set: the course's batch GD, and
     its momentum and Adam) of the MLP ``params`` on (X, y) for ``steps`` updates (a multiple of
     ``every``), the sharpness λ_max(∇²L) measured before every ``every``-th update by ``iters``
     power-iteration steps, warm-started from the previous measurement's vector (the first from a
-    random one, seeded).  One jitted program; hyperparameters are traced."""
+    random one, seeded, after ``warmup`` steps).  One jitted program; hyperparameters are traced.
+    Between measurements the top eigenvector moves little: along the edge-of-stability lesson's
+    run, 10 warm steps agree with 200 to 1e-4 (relative), except in its first 20 steps, where the
+    top direction changes (the sharpness falls from 9.1 to 7.0) and they lag by up to 6 %."""
     if steps < every or steps % every:
         raise ValueError(f"steps ({steps}) must be a positive multiple of every ({every})")
     opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
@@ -119,7 +124,7 @@ def train_with_sharpness(params, X, y, optimizer: str | Optimizer = "gd", steps:
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(seed), len(leaves))
     v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, jnp.float32) for k, x in zip(keys, leaves)])
-    values, last, lams, div = _eos(opt, activation, loss, int(steps), int(every), int(iters), params, hp,
+    values, last, lams, div = _eos(opt, activation, loss, int(steps), int(every), int(iters), int(warmup), params, hp,
                                    jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.int32), v0)
     d = int(div)
     loss_curve = np.append(np.asarray(values, np.float64), float(last))
@@ -144,7 +149,7 @@ def threshold(name: str, hp, convention: str = "course") -> float | None:
 
 
 def eos_record(params, X, y, name: str, steps: int, hp, activation: str, loss: str, convention: str = "course",
-               every: int = 10, iters: int = 20, seed: int = 0) -> dict[str, Any]:
+               every: int = 10, iters: int = 10, seed: int = 0) -> dict[str, Any]:
     """``train_with_sharpness`` as NumPy arrays and numbers (what the network page caches and its
     lessons check): ``loss``, ``sharp_steps``, ``sharpness``, ``diverged_at`` and the rule's
     ``threshold`` (None for Adam and the others)."""

@@ -20,7 +20,7 @@ from viz.style import color_of
 
 STEPS = (500, 1000, 2000, 3000, 5000)
 EOS_SETTINGS = [Setting("eos", False, "bool"), Setting("eos_steps", 2000, "int", 500, 5000, options=STEPS)]
-EVERY, ITERS = 10, 20
+EVERY, ITERS = 10, 10
 LABELS = {"gd": "2/α", "momentum": "(2 + 2β)/(α(1 − β))"}
 
 

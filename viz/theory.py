@@ -17,7 +17,7 @@ from viz.style import LOG_AXIS, VIRIDIS, Style, base_layout
 
 S_RANGE = (1e-3, 1e4)  # αλ
 BETA_DECADES = 3.0  # β from 0 to 0.999, drawn as −log10(1 − β)
-GRID = (150, 80)
+GRID = (120, 64)
 BETA_TICKS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999)
 DIVERGING_COLOR = "#C8C8C8"
 DIVERGING_Z = 1.02  # the colour scale is viridis on [0, 1) and grey above: no NaN in the figure
