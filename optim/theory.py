@@ -207,6 +207,16 @@ class LocalModel(NamedTuple):
         return float(self.eigvals[-1])
 
     @property
+    def stationary(self) -> np.ndarray:
+        """The model's stationary point p − H⁻¹g (its minimum when H is positive definite)."""
+        return self.point - np.linalg.solve(self.hessian, self.grad)
+
+    @property
+    def stationary_value(self) -> float:
+        """The model's value there: f(p) − ½ gᵀH⁻¹g."""
+        return self.value - 0.5 * float(self.grad @ np.linalg.solve(self.hessian, self.grad))
+
+    @property
     def kappa(self) -> float:
         """κ = λ_max / λ_min when every eigenvalue is positive, else ∞."""
         return self.L / self.mu if self.finite and self.mu > 0 else math.inf

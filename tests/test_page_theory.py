@@ -142,3 +142,15 @@ def test_a_schedule_or_noise_has_no_prediction():
     assert rate_rows(at)["Gradient descent"][0] is None
     at = page(opts="gd", noise="0.5")
     assert rate_rows(at)["Gradient descent"][0] is None
+
+
+def test_a_typed_quadratic_gets_the_exact_theory_at_its_own_minimum():
+    at = page(surface="custom", formula="(x - 1)**2 + 10*(y + 0.5)**2", opts="gd,momentum",
+              **{"gd.lr": "0.05", "momentum.lr": "0.05"})
+    assert not at.exception
+    assert any("f is a quadratic: the theory is exact" in m.value and "κ = 10" in m.value for m in at.markdown)
+    rows = rate_rows(at)
+    for label in ("Gradient descent", "Momentum"):
+        pred, meas = rows[label]
+        assert pred is not None and meas == pytest.approx(pred, rel=0.05), (label, rows)
+    assert rows["Gradient descent"][0] == pytest.approx(T.worst_rate("gd", {"lr": 0.05}, 2.0, 20.0), rel=1e-3)

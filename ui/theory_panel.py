@@ -82,10 +82,12 @@ def theory_panel(key: tuple, surface, x0: tuple, configs: dict, records: dict, s
         return
     quad = quadratic(key)
     start, at_min = models(key, x0)
-    minima = surface.minima
+    minima, fstar = surface.minima, surface.min_value  # f* costs a JAX call: once
     if not start.finite:
         st.markdown("The Hessian is not finite at the start: the theory has nothing to say here.")
         return
+    if quad and not minima and start.mu > 0:  # a typed quadratic: its minimum is its model's
+        minima, fstar, at_min = (tuple(start.stationary),), start.stationary_value, (start,)
     where = "everywhere (f is a quadratic: the theory is exact)" if quad else f"at the start {_pt(x0)}"
     txt = (f"**Hessian** {where}: eigenvalues {', '.join(f'{v:.4g}' for v in start.eigvals)}"
            + (f", κ = {start.kappa:.4g}" if start.mu > 0 else ""))
@@ -101,7 +103,6 @@ def theory_panel(key: tuple, surface, x0: tuple, configs: dict, records: dict, s
         st.markdown("The rates below assume a constant learning rate and exact gradients: with this schedule or "
                     "noise the theory does not predict them (the measured ones are shown).")
     rows, curves, notes = [], [], []
-    fstar = surface.min_value  # f at the minimum (a JAX call: once)
     for name, rec in records.items():
         model, xstar = _model_for(rec, minima, at_min, start, quad)
         label = OPTIMIZERS[name].label
