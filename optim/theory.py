@@ -273,9 +273,9 @@ def measured_rate(dist, floor: float = 0.0, min_steps: int = 20) -> float | None
     return float(math.exp(slope))
 
 
-def linear_run(name: str, hp: Mapping[str, float], hessian, x0, steps: int) -> np.ndarray:
+def linear_run(name: str, hp: Mapping[str, float], hessian, x0, steps: int, limit: float = 1e300) -> np.ndarray:
     """The rule on the quadratic ½ xᵀHx from x₀ (v₀ = 0), in float64: the theory's own path of
-    W − W* (steps + 1, n), stopped (NaN after) once a value passes float32's largest number."""
+    W − W* (steps + 1, n), stopped (NaN after) once ‖x‖ passes ``limit``."""
     c = course_hp(name, hp)
     a, b = c["lr"], c["beta"]
     H = np.asarray(hessian, np.float64)
@@ -290,17 +290,19 @@ def linear_run(name: str, hp: Mapping[str, float], hessian, x0, steps: int) -> n
                 g = H @ (x - a * b * v) if name == "nesterov" else H @ x
                 v = b * v + (1 - b) * g
                 x = x - a * v
-            if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > 1e300:
-                break
             out[k + 1] = x
+            if not np.all(np.isfinite(x)) or np.linalg.norm(x) > limit:
+                break
     return out
 
 
 def predicted_overflow(name: str, hp: Mapping[str, float], hessian, x0, steps: int) -> int | None:
     """The step at which the theory's path makes f − f* = ½ xᵀHx pass float32's largest number
     (the runner stops a run there: ``diverged_at``), or None within ``steps``."""
-    path = linear_run(name, hp, hessian, x0, steps)
     H = np.asarray(hessian, np.float64)
+    low = float(np.linalg.eigvalsh(H)[0])
+    # past ‖x‖ = sqrt(2 · max / λ_min), ½ xᵀHx ≥ ½ λ_min ‖x‖² is past it too: no need to go on
+    path = linear_run(name, hp, H, x0, steps, 2 * math.sqrt(2 * FLOAT32_MAX / low) if low > 0 else 1e300)
     with np.errstate(over="ignore", invalid="ignore"):
         gap = 0.5 * np.einsum("ki,ij,kj->k", path, H, path)
     over = np.flatnonzero(~np.isfinite(gap) | (gap > FLOAT32_MAX))
