@@ -167,7 +167,7 @@ def _optimal_settings(configs: dict, model, quad: bool) -> None:
         st.markdown("The optimal settings need a minimum with positive curvature: this surface has none.")
         return
     mu, L = model.mu, model.L
-    where = "" if quad else " (local: the Hessian at the minimum)"
+    where = "" if quad else f" (local: the Hessian at the minimum {_pt(model.point)})"
     st.markdown(f"**Optimal constant settings** for eigenvalues in [μ, L] = [{mu:.4g}, {L:.4g}], κ = {L / mu:.4g}"
                 f"{where}. No first-order method beats ρ = (√κ − 1)/(√κ + 1) = {T.lower_bound(mu, L):.4g} on every "
                 "such function; the heavy ball attains it on a quadratic.")
