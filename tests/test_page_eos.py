@@ -2,11 +2,10 @@
 box, the sharpness figure with each rule's threshold (none for Adam), and the panel off."""
 
 import base64
-import json
 
 import numpy as np
 import pytest
-from helpers import ONE_MB, assert_finite_json, run_page
+from helpers import ONE_MB, assert_finite_json, run_page, shown
 
 from lessons.network import LESSONS
 
@@ -16,10 +15,7 @@ def page(**query):
 
 
 def eos_figure(at) -> dict | None:
-    for c in at.get("plotly_chart"):
-        if c.proto.id.endswith("-eos"):
-            return json.loads(c.proto.spec)
-    return None
+    return next((c.fig for c in shown(at) if c.key == "eos"), None)
 
 
 def values(v) -> np.ndarray:
@@ -38,7 +34,7 @@ def test_the_lesson_link_shows_the_edge_of_stability_and_its_claim():
     assert values(traces["threshold:gd"]["y"]) == pytest.approx([2 / 0.15] * 2)
     s = values(traces["sharpness:gd"]["y"])
     assert len(s) == 200 and s[0] < 0.8 * 2 / 0.15 < s.max()
-    assert len(at.get("plotly_chart")[-1].proto.spec) < ONE_MB
+    assert all(len(c.spec) < ONE_MB for c in shown(at))
     assert_finite_json(fig)
 
 

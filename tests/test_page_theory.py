@@ -3,12 +3,11 @@ the quadratic, the buttons set the optimal (or a diverging) setting before the s
 the divergence it announces happens at the step it names, and the stability map's dots sit at αλ
 for every eigenvalue and move with the learning rate."""
 
-import json
 import re
 
 import numpy as np
 import pytest
-from helpers import run_page
+from helpers import run_page, shown
 
 from optim import theory as T
 
@@ -18,8 +17,8 @@ def page(**query):
 
 
 def spec(at, meta_prefix: str) -> dict:
-    for c in at.get("plotly_chart"):
-        s = json.loads(c.proto.spec)
+    for c in shown(at):
+        s = c.fig
         if any(str(t.get("meta", "")).startswith(meta_prefix) for t in s["data"]):
             return s
     raise AssertionError(f"no figure with a trace {meta_prefix}")
@@ -65,7 +64,7 @@ def test_the_panel_on_the_default_bowl():
     env = spec(at, "envelope:")
     assert {t["meta"] for t in env["data"] if t.get("meta")} == {"envelope:gd", "envelope:momentum"}
     # the eigenvectors at the start, on the race figure: the steep one labelled with λ = 20
-    race = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if json.loads(c.proto.spec).get("frames"))
+    race = next(c.fig for c in shown(at) if c.fig.get("frames"))
     texts = [a.get("text", "") for a in race["layout"].get("annotations", [])]
     assert "λ = 20 (steep)" in texts and "λ = 1 (flat)" in texts
 
@@ -126,7 +125,7 @@ def test_a_saddle_and_the_theory_off():
     at = at.toggle(key="race:theory").set_value(False).run()
     assert not at.exception
     assert not any(str(t.get("meta", "")).startswith("dots:")
-                   for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"])
+                   for c in shown(at) for t in c.fig["data"])
     assert str(at.query_params["theory"]).strip("[]'") == "0"
 
 
