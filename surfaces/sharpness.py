@@ -88,7 +88,8 @@ def _eos(opt: Optimizer, activation: str, loss: str, steps: int, every: int, ite
         p_new, st_new = opt.step(reusing(g, p, jax.grad(obj)), p, st, hp)
         ok = jnp.isfinite(value) & jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(p_new)]))
         take = (div < 0) & ok
-        div = jnp.where((div < 0) & ~ok, t, div)
+        # the runner's convention: the first step whose loss (at t) or parameters (at t + 1) are not finite
+        div = jnp.where((div < 0) & ~ok, jnp.where(jnp.isfinite(value), t + 1, t), div)
         p = tmap(lambda a, b: jnp.where(take, a, b), p_new, p)
         st = tmap(lambda a, b: jnp.where(take, a, b), st_new, st)
         return (p, st, div, t + 1), value

@@ -64,7 +64,9 @@ def test_training_measures_the_sharpness_where_it_says():
 def test_a_diverging_run_stops_and_says_where():
     params = N.init_mlp(0, N.mlp_sizes(1, 4, 2, 1), "xavier")
     r = train_with_sharpness(params, X, Y, "gd", 200, 10, {"lr": 50.0}, "tanh", "least_squares")
-    assert r.diverged_at is not None and np.isnan(r.loss[-1]) and np.isfinite(r.loss[0])
+    d = r.diverged_at
+    assert d is not None and np.all(np.isnan(r.loss[d:])) and np.all(np.isfinite(r.loss[:d]))
+    assert np.all(np.isnan(r.sharpness[r.sharp_steps >= d])) and np.isfinite(r.sharpness[0])
 
 
 def test_thresholds():
