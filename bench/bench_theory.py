@@ -94,11 +94,58 @@ def panel_cost(repeat: int = 15) -> None:
               f"({a / b:4.2f}×)")
 
 
+def panel_work(repeat: int = 30) -> None:
+    """What the panel computes and sends on a rerun, without Streamlit: the rates (measured and
+    predicted), the best slider settings, the envelope and the stability map, and their JSON."""
+    import numpy as np
+    from plotly.io.json import to_json_plotly
+
+    from optim import theory as T
+    from optim.runner import surface_record
+    from surfaces import SURFACES
+    from ui.theory_panel import _options
+    from viz.style import Style, color_of
+    from viz.theory import Dots, envelope_figure, stability_map_figure
+
+    s, style = SURFACES["bowl"], Style()
+    names = ["gd", "momentum", "rmsprop", "adam"]
+    recs = {n: surface_record(s, n, s.start, 300) for n in names}
+    model = T.local_model(s.f, s.start)
+    grids = {n: (_options(n, "lr"), _options(n, "beta") if n != "gd" else (0.0,)) for n in ("gd", "momentum")}
+
+    def work() -> int:
+        curves, dots = [], []
+        for i, (n, rec) in enumerate(recs.items()):
+            dist = np.linalg.norm(np.asarray(rec["params"], np.float64), axis=1)
+            T.measured_rate(dist, 1e-30 * dist[0])
+            curve = dict(name=n, label=n, color=color_of(n, i), gap=np.asarray(rec["loss"], np.float64))
+            if n in grids:
+                hp = {"lr": 0.01, "beta": 0.9 if n != "gd" else 0.0}
+                rho = T.worst_rate(n, hp, model.mu, model.L)
+                T.best_on_grid(n, model.mu, model.L, *grids[n])
+                curve.update(rho=rho, envelope=T.envelope(rho, curve["gap"], 150, 300, 2)[1])
+                dots.append(Dots(n, n, 0.01 * model.eigvals, hp["beta"], model.eigvals, color_of(n, i)))
+            curves.append(curve)
+        figs = [envelope_figure(curves, style), stability_map_figure(["momentum"], dots, style)]
+        return sum(len(to_json_plotly(f.to_plotly_json())) for f in figs)
+
+    size = work()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - t)
+    print(f"  the panel's own work on the default race (rates, best settings, 2 figures and their JSON, "
+          f"{size / 1e3:.0f} kB): {min(times) * 1e3:5.1f} ms (min of {repeat}), "
+          f"{statistics.median(times) * 1e3:5.1f} ms (median), Streamlit's elements apart")
+
+
 def main():
     print("sharpness estimate vs a full-batch training step (jitted, fastest of 40 interleaved calls)")
     sharpness_cost(2, 16, 300)
     sharpness_cost(3, 64, 1000)
     print("theory panel on the race page")
+    panel_work()
     panel_cost()
 
 
