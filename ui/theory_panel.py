@@ -153,7 +153,9 @@ def _past_limit(name, label, chp, lim, rho, model, quad, x0, xstar, rec) -> str:
     if k is None:
         return text + f" The theory's path does not pass float32's largest number within {steps} steps."
     if div is not None and abs(div - k) <= AS_PREDICTED:
-        return text + f" Predicted divergence at step {k}; the run diverged at step {div}, as predicted."
+        return text + (f" Predicted divergence at step {k}; the run diverged at step {div}, as predicted (to "
+                       f"{AS_PREDICTED} steps: the step at which f's float32 arithmetic overflows depends on how f "
+                       "is written).")
     return text + f" Predicted divergence at step {k}; the run " + (
         f"diverged at step {div}." if div is not None else "did not diverge.")
 
