@@ -13,6 +13,7 @@ from surfaces.training import as_record, default_init, make_data, timed_fit
 from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
+from ui.eos_panel import EOS_SETTINGS, eos_panel, eos_runs
 from ui.export import download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
@@ -93,7 +94,7 @@ state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
 fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
 state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
 fill.setdefault("noise", N.DATASETS[S.data].noise)  # the noise of the data set the link names
-SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(S.data)] + CONFIG + HPS + SCHED
+SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(S.data)] + CONFIG + HPS + SCHED + EOS_SETTINGS
 state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
@@ -181,6 +182,7 @@ runs = [NetRun(name, label, rec, chosen.index(name), run_lam, color)
         for (name, label, run_lam, color), rec in zip(jobs, recs)]
 main, pair = runs[: len(chosen)], runs[len(chosen):]
 checked = {r.name: r.rec for r in main} | ({L2_OFF: pair[0].rec, L2_ON: pair[1].rec} if pair else {})
+checked |= eos_runs(data_key, sizes, act, loss, configs, int(S.seed))
 used = {*chosen, f"sched.{sched_name}"}
 
 sty = style()
@@ -216,6 +218,8 @@ if S.compare:
             claim_box(ov, ov.verdict(checked), changed(ov, SETTINGS, used, VIEW))
         plot(curves_figure(pair, sty, log=S.logy), key="lesson-curves")
         plot(boundary_figure(pair, data, sty), key="lesson-boundaries")
+
+eos_panel(checked, configs, sty, SETTINGS, used, VIEW)
 
 with st.expander("Share and export"):
     st.markdown("The address bar holds every setting of this page: copy it to share these exact runs.")

@@ -18,6 +18,7 @@ from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.state import S, Setting
+from ui.theory_panel import THEORY_SETTINGS, eigen_arrows, theory_panel
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.race import RunView, loss_figure, race_figure, step_figure
 from viz.surface import surface_3d_figure
@@ -44,7 +45,7 @@ RUN = [
 ]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
 SCHED = schedule_settings()
-VIEW = {"preset", "present", "logy", "view3d", "tol", "walk", "walk_opt", "walk_k"}  # no run depends on these
+VIEW = {"preset", "present", "logy", "view3d", "tol", "walk", "walk_opt", "walk_k", "theory"}  # no run depends on these
 
 st.title("The optimizer race")
 state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
@@ -93,7 +94,7 @@ if S.surface == CUSTOM:
 surface, error = _surface_or_error()
 start = surface.start if surface is not None else (S.get("x0", 0.0), S.get("y0", 0.0))
 START = [Setting("x0", float(start[0]), "float", -1e6, 1e6), Setting("y0", float(start[1]), "float", -1e6, 1e6)]
-SETTINGS = GLOBAL_SETTINGS + [PRESET, SURFACE] + FORMULA + START + RUN + HPS + SCHED
+SETTINGS = GLOBAL_SETTINGS + [PRESET, SURFACE] + FORMULA + START + RUN + HPS + SCHED + THEORY_SETTINGS
 state.load(SETTINGS, PAGE, FILL)
 state.show_warnings()
 if error:  # every other setting stays as it was, in the session and in the link
@@ -147,6 +148,7 @@ for i, (name, (opt, hp)) in enumerate(configs.items()):
 sty = style()
 uri, log_levels, grid3d = surface_picture(*key)
 race = race_figure(uri, surface.domain, surface.minima, x0, runs, sty)
+eigen_arrows(race, key, x0, surface.domain, sty)
 plot(race, key="race")
 for r in runs:
     if r.note:
@@ -173,6 +175,7 @@ def _loss_and_results():
 
 
 _loss_and_results()
+theory_panel(key, surface, x0, configs, records, sched_name, float(S.noise), sty)
 
 if st.toggle("3-D view", key=S.key("view3d")):
     plot(surface_3d_figure(grid3d, log_levels, {r.name: r.path[: r.end + 1] for r in runs},

@@ -4,7 +4,9 @@ each lesson a configuration of the page and a claim on the trained runs.
 ``runs`` maps an optimizer's name to its run (``surfaces.training.as_record``: per epoch
 ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``; ``diverged_epoch``) and, when the
 page's overfitting panel is on, ``L2_OFF`` and ``L2_ON`` to the first optimizer's runs with
-λ = 0 and with the page's λ.  Every check is ``check(runs) -> Verdict``.
+λ = 0 and with the page's λ; when its edge-of-stability panel is on, ``EOS + name`` to each
+optimizer's full-batch run with its sharpness (``surfaces.sharpness.eos_record``).  Every check
+is ``check(runs) -> Verdict``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+import numpy as np
+
 from lessons.core import Lesson, Verdict, missing
 from optim.rules import OPTIMIZERS
 from surfaces import network as N
+from surfaces.sharpness import eos_record
 from surfaces.training import as_record, default_init, fit, make_data
 
 PAGE = "network"
 L2_OFF, L2_ON = "l2:off", "l2:on"
+EOS = "eos:"
 Runs = Mapping[str, Mapping[str, Any]]
 # The page's defaults, the first lesson: a bare URL opens on it.
 BASE: dict[str, Any] = dict(data="moons", classes=2, m=300, test=0.25, seed=0, depth=2, width=16, act="tanh",
@@ -83,6 +89,33 @@ def check_l2(runs: Runs) -> Verdict:
     return overfitting_verdict(runs[L2_OFF], runs[L2_ON])
 
 
+def check_eos(runs: Runs, name: str = "gd", start_below: float = 0.8, band=(0.8, 1.3), most: float = 0.8) -> Verdict:
+    """Progressive sharpening to the edge of stability, on ``name``'s full-batch run: its sharpness
+    starts below ``start_below`` × its threshold θ (2/α for GD), reaches θ, and from the first
+    measurement at or above θ on, at least ``most`` of the measurements lie within ``band`` × θ;
+    the training loss is lower at the end than at that step, and rose at some step in between
+    (it falls, but not monotonically)."""
+    if EOS + name not in runs:
+        return Verdict(None, f"the claim reads {_label(name)}'s full-batch run: choose {_label(name)} and turn the "
+                             "edge-of-stability panel on")
+    r = runs[EOS + name]
+    th, s, steps, loss = r["threshold"], np.asarray(r["sharpness"]), np.asarray(r["sharp_steps"]), r["loss"]
+    if r["diverged_at"] is not None:
+        return Verdict(False, f"the run diverged at step {r['diverged_at']}")
+    hit = np.flatnonzero(s >= th)
+    if not hit.size:
+        return Verdict(False, f"the sharpness went from {s[0]:.3g} to at most {np.max(s):.3g}, below θ = {th:.3g}")
+    k, after = int(steps[hit[0]]), s[hit[0]:]
+    inside = float(np.mean((after >= band[0] * th) & (after <= band[1] * th)))
+    rises = int(np.sum(np.diff(loss[k:]) > 0))
+    ok = s[0] < start_below * th and inside >= most and loss[-1] < loss[k] and rises > 0
+    return Verdict(bool(ok), f"θ = {th:.3g}; sharpness {s[0]:.3g} at step 0, first ≥ θ at step {k}, then within "
+                             f"[{band[0]:g}, {band[1]:g}]·θ at {inside:.0%} of the {len(after)} measurements "
+                             f"(range {np.min(after):.3g}–{np.max(after):.3g}); training loss {loss[k]:.3g} at step "
+                             f"{k}, {loss[-1]:.3g} at step {len(loss) - 1}, rising at {rises} of the "
+                             f"{len(loss) - 1 - k} steps in between")
+
+
 LESSONS: dict[str, Lesson] = {
     lesson.key: lesson
     for lesson in [
@@ -118,6 +151,19 @@ LESSONS: dict[str, Lesson] = {
             "of 85 % or more).",
             check_chance,
         ),
+        Lesson(
+            "eos", "The edge of stability",
+            "Full-batch GD sharpens the loss until its curvature reaches 2/α, and stays there.",
+            PAGE, {**BASE, "loss": "least_squares", "opts": ["gd"], "gd.lr": 0.15, "batch": "m", "eos": True,
+                   "eos_steps": 2000},
+            "Full-batch GD with α = 0.15 on the 2 × 16 tanh network, least squares, 2,000 steps. On a quadratic, "
+            "GD diverges along any direction whose curvature exceeds 2/α ≈ 13.3. Here the sharpness λ_max(∇²L) "
+            "starts below 0.8 × 2/α, rises to 2/α (progressive sharpening), and from then on stays within "
+            "[0.8, 1.3] × 2/α for at least 80 % of the measurements (the edge of stability, Cohen et al. 2021), "
+            "while the training loss keeps falling — lower at the end than when the sharpness reached 2/α — "
+            "though not monotonically: it rises at some steps.",
+            check_eos,
+        ),
     ]
 }
 
@@ -137,12 +183,20 @@ def run_lesson(lesson: Lesson) -> dict[str, dict[str, Any]]:
     sizes = N.mlp_sizes(int(v["depth"]), int(v["width"]), 2, N.LOSSES[v["loss"]].n_outputs(k))
     batch = len(data.y_train) if v["batch"] == "m" else int(v["batch"])
 
+    def hp(name: str) -> dict[str, float]:  # the hyperparameters the lesson sets (the defaults for the rest)
+        return {h.name: v[f"{name}.{h.name}"] for h in OPTIMIZERS[name].hparams if f"{name}.{h.name}" in v}
+
     def one(name: str, lam: float) -> dict[str, Any]:
         params = N.init_mlp(int(v["seed"]), sizes, default_init(v["act"]))
-        return as_record(fit(params, data, name, int(v["epochs"]), batch, None, int(v["seed"]), v["act"], v["loss"],
-                             lam))
+        return as_record(fit(params, data, name, int(v["epochs"]), batch, hp(name), int(v["seed"]), v["act"],
+                             v["loss"], lam))
 
     runs = {name: one(name, float(v["lam"])) for name in v["opts"]}
+    if v.get("eos"):
+        for name in v["opts"]:
+            params = N.init_mlp(int(v["seed"]), sizes, default_init(v["act"]))
+            runs[EOS + name] = eos_record(params, data.X_train, data.y_train, name, int(v["eos_steps"]), hp(name),
+                                          v["act"], v["loss"], seed=int(v["seed"]))
     if v["compare"] and float(v["lam"]) > 0:
         runs[L2_OFF], runs[L2_ON] = one(v["opts"][0], 0.0), runs[v["opts"][0]]
     return runs
