@@ -90,8 +90,8 @@ def media_buttons(fig: go.Figure, name: str, container=st) -> None:
     animated = len(fig.frames) > 1
     kinds = list(MEDIA) if animated else ["png"]
     c1, c2, c3 = container.columns([3, 2, 2], vertical_alignment="bottom")
-    fmt = c1.selectbox("For slides", kinds, format_func=MEDIA.get, key="_export_format",
-                       help="Rendered on the server by Plotly.js in Chromium: the figure as on screen.")
+    fmt = c1.radio("For slides", kinds, format_func=MEDIA.get, key="_export_format",
+                   help="Rendered on the server by Plotly.js in Chromium: the figure as on screen.")
     frames = None
     if fmt != "png":
         frames = int(c2.number_input("frames", min_value=2, max_value=len(fig.frames),

@@ -157,29 +157,42 @@ def _rgb(c) -> tuple[int, int, int] | None:
     return None
 
 
-def figure_colors(fig: go.Figure, limit: int = 64) -> list[tuple[int, int, int]]:
-    """The colours the figure's traces name (lines, markers, their outlines, text): the optimizers'
-    colours, which a GIF's palette must hold exactly (a head a pixel wide is no weight for a
-    palette built from pixel counts)."""
-    found: dict[tuple, None] = {}
+def _paper(fig: go.Figure) -> tuple[int, int, int]:
+    """The figure's background colour (its own, else its template's, else white)."""
+    for c in (fig.layout.paper_bgcolor, fig.layout.template.layout.paper_bgcolor if fig.layout.template else None):
+        if _rgb(c) is not None:
+            return _rgb(c)
+    return (255, 255, 255)
 
-    def take(v):
+
+def figure_colors(fig: go.Figure, limit: int = 96) -> list[tuple[int, int, int]]:
+    """The colours the figure's traces name (lines, markers, their outlines, text), and for a
+    see-through trace the colour it shows on the background (its legend entry): the optimizers'
+    colours, which a GIF's palette must hold exactly (a head a few pixels wide weighs nothing in
+    a palette built from pixel counts)."""
+    found: dict[tuple, None] = {}
+    paper = np.array(_paper(fig), np.float64)
+
+    def take(v, opacity: float):
         if isinstance(v, str):
             rgb = _rgb(v)
             if rgb is not None:
                 found.setdefault(rgb)
+                if opacity < 1:
+                    found.setdefault(tuple(int(round(x)) for x in opacity * np.array(rgb) + (1 - opacity) * paper))
         elif isinstance(v, (list, tuple)) and v and isinstance(v[0], str):
             for c in dict.fromkeys(v):
-                take(c)
+                take(c, opacity)
 
     for t in fig.data:
+        opacity = float(t["opacity"]) if "opacity" in t and t["opacity"] is not None else 1.0
         for path in (("line", "color"), ("marker", "color"), ("marker", "line", "color"), ("textfont", "color")):
             v = t
             for key in path:
                 v = v[key] if key in v else None
                 if v is None:
                     break
-            take(v)
+            take(v, opacity)
     return list(found)[:limit]
 
 
