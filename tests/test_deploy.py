@@ -13,9 +13,7 @@ import time
 import pytest
 from browser.conftest import CHROMIUM, goto_and_wait, rerun_and_wait
 
-from deploy.serve_class import COOKIE, nginx_path, serving
-
-pytestmark = pytest.mark.browser
+from deploy.serve_class import COOKIE, config, nginx_path, serving
 
 START_JS = """() => {
   const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout && g._fullLayout.sliders
@@ -58,6 +56,20 @@ def needs():
         pytest.skip(msg)
 
 
+def test_the_config_names_every_worker_once_and_leaves_no_field(tmp_path):
+    text = config("0.0.0.0:8080", [9001, 9002, 9003], tmp_path)
+    assert not re.search(r"{{[A-Z_]+}}", text)
+    assert f"pid {tmp_path}/nginx.pid;" in text and "listen 0.0.0.0:8080;" in text
+    for i, port in enumerate([9001, 9002, 9003]):
+        block = re.search(rf"upstream descent_lab_w{i} {{(.*?)}}", text, re.S).group(1)
+        assert f"server 127.0.0.1:{port};" in block  # its own worker first, the others as backups
+        assert block.count("backup") == 2 and f"127.0.0.1:{port} backup" not in block
+        assert f"        w{i} descent_lab_w{i};" in text
+        assert f'"~(^|\\s)127\\.0\\.0\\.1:{port}$" w{i};' in text
+    assert text.count("proxy_set_header Upgrade $http_upgrade;") == 1
+
+
+@pytest.mark.browser
 def test_two_students_through_nginx_get_their_own_pages_on_their_own_workers(needs, tmp_path):
     from playwright.sync_api import sync_playwright
 

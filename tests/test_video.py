@@ -13,7 +13,7 @@ from PIL import Image
 
 from viz.race import RunView, race_figure
 from viz.style import OPTIMIZER_COLORS, Style
-from viz.video import HOLD_MS, durations, figure_colors, frame_ms, gif_bytes, mp4_bytes, sample
+from viz.video import HOLD_MS, RenderError, durations, figure_colors, frame_ms, gif_bytes, mp4_bytes, render, sample
 
 
 def _race(steps: int = 300) -> go.Figure:
@@ -97,3 +97,10 @@ def test_mp4_is_h264_with_every_frame_and_the_last_one_held(tmp_path):
     assert "h264" in log and "yuv420p" in log and "64x48" in log
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     assert frames == 15 and seconds == pytest.approx(1.5, abs=0.05)  # 10 frames, the last held 5 more
+
+
+def test_without_chromium_the_render_says_how_to_install_it(monkeypatch):
+    monkeypatch.setenv("DESCENT_LAB_CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(RenderError, match="apt-get install -y chromium"):
+        render(_race(), "png")
