@@ -7,6 +7,8 @@ from typing import Mapping
 
 import numpy as np
 
+from optim.rules import get_optimizer
+
 
 def chain(formula: str, *terms: str, result: str) -> tuple[str, ...]:
     """The rows of an update: its formula, then its terms with the numbers put in, one vector
@@ -163,6 +165,8 @@ def substituted(name: str, convention: str, hp: Mapping[str, float], rec: Mappin
                 k: int) -> list[str]:
     """The rule's equations (LaTeX, one string per equation, each row short enough for a narrow
     column) with the numbers of update k → k + 1 substituted."""
+    if (name, convention) not in TEMPLATES:  # a rule without numbered templates: its equations as they are
+        return list(get_optimizer(name).with_options(convention=convention).equations)
     vals = step_values(name, convention, hp, rec, k)
     shown = {key: fmt(v) if not isinstance(v, int) else str(v) for key, v in vals.items()}
     return [aligned(tuple(row.format(**shown) for row in eq)) for eq in TEMPLATES[(name, convention)]]

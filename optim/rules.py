@@ -166,15 +166,22 @@ def _adam_moments(g, state: AdamState, hp):
     return AdamState(state.t + 1, v, s)
 
 
-def bias_corrections(t, beta1, beta2):
+def dtype_of(tree):
+    """The floating dtype of a pytree's first leaf: float32, or float64 under ``jax_enable_x64``
+    when the parameters are float64.  Scalars a rule computes (bias corrections) take it, so that
+    the state keeps the parameters' precision (a float64 factor would promote float32 leaves)."""
+    return jnp.result_type(jax.tree.leaves(tree)[0])
+
+
+def bias_corrections(t, beta1, beta2, dtype=jnp.float32):
     """(1 − β₁ᵗ, 1 − β₂ᵗ): what v and s are divided by at step t (t from 1)."""
-    tf = jnp.asarray(t, jnp.float32)
+    tf = jnp.asarray(t, dtype)
     return 1 - beta1**tf, 1 - beta2**tf
 
 
 def _adam_direction(state: AdamState, hp, convention):
     """v̂ / sqrt(ŝ + ε) with v̂ = v / (1 − β₁ᵗ), ŝ = s / (1 − β₂ᵗ)."""
-    c1, c2 = bias_corrections(state.t, hp["beta1"], hp["beta2"])
+    c1, c2 = bias_corrections(state.t, hp["beta1"], hp["beta2"], dtype_of(state.v))
     return tmap(lambda v, s: (v / c1) / _denominator(s / c2, hp["eps"], convention), state.v, state.s)
 
 
@@ -201,8 +208,9 @@ def nadam_step(grad_fn, params, state: AdamState, hp, convention="course"):
     g = grad_fn(params)
     state = _adam_moments(g, state, hp)
     b1, eps = hp["beta1"], hp["eps"]
-    c1, c2 = bias_corrections(state.t, b1, hp["beta2"])
-    c1_next = 1 - b1 ** (jnp.asarray(state.t, jnp.float32) + 1)
+    dtype = dtype_of(state.v)
+    c1, c2 = bias_corrections(state.t, b1, hp["beta2"], dtype)
+    c1_next = 1 - b1 ** (jnp.asarray(state.t, dtype) + 1)
     new = tmap(
         lambda w, g, v, s: w
         - hp["lr"] * (b1 * v / c1_next + (1 - b1) * g / c1) / _denominator(s / c2, eps, convention),
@@ -223,7 +231,7 @@ def adamax_step(grad_fn, params, state: AdamaxState, hp, convention="course"):
     v = tmap(lambda v, g: b1 * v + (1 - b1) * g, state.v, g)
     u = tmap(lambda u, g: jnp.maximum(b2 * u, jnp.abs(g) + eps), state.u, g)
     t = state.t + 1
-    c1, _ = bias_corrections(t, b1, b2)
+    c1, _ = bias_corrections(t, b1, b2, dtype_of(v))
     new = tmap(lambda w, v, u: w - hp["lr"] / c1 * v / u, params, v, u)
     return new, AdamaxState(t, v, u)
 
@@ -281,6 +289,9 @@ class Optimizer:
     conventions: tuple[str, ...] = ("course",)
     convention: str = "course"
     clip: str = "none"
+    year: int = 0  # of the paper that introduced the rule
+    paper: str = ""  # authors, title
+    idea: str = ""  # the rule's idea in one line, for the pages
 
     def __hash__(self):
         return hash((self.name, self.convention, self.clip))
@@ -337,6 +348,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
         Optimizer(
             "gd", "Gradient descent", gd_init, gd_step, (LR,),
             _tuple_latex({"course": [r"W := W - \alpha\, dW"]}),
+            year=1847, paper="Cauchy, Méthode générale pour la résolution des systèmes d'équations simultanées",
+            idea="Step straight down the slope: α times the gradient.",
         ),
         Optimizer(
             "momentum", "Momentum", momentum_init, momentum_step, (LR, BETA),
@@ -345,6 +358,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 "pytorch": [r"v := \beta v + dW", r"W := W - \alpha v"],
             }),
             CONVENTIONS,
+            year=1964, paper="Polyak, Some methods of speeding up the convergence of iteration methods",
+            idea="Average the gradients: a heavy ball rolls through ravines and small bumps.",
         ),
         Optimizer(
             "nesterov", "Nesterov (NAG)", momentum_init, nesterov_step, (LR, BETA),
@@ -356,6 +371,9 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 "pytorch": [r"v := \beta v + dW", r"W := W - \alpha\,(dW + \beta v)"],
             }),
             CONVENTIONS,
+            year=1983,
+            paper="Nesterov, A method for solving the convex programming problem with convergence rate O(1/k²)",
+            idea="Take the gradient where momentum is about to carry you, and correct early.",
         ),
         Optimizer(
             "rmsprop", "RMSprop", rmsprop_init, rmsprop_step, (LR, BETA, EPS),
@@ -366,6 +384,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                             r"W := W - \alpha \frac{dW}{\sqrt{s} + \varepsilon}"],
             }),
             CONVENTIONS,
+            year=2012, paper="Tieleman & Hinton, Neural Networks for Machine Learning, lecture 6.5",
+            idea="Divide each coordinate's step by the running size of its gradients.",
         ),
         Optimizer(
             "adam", "Adam", adam_init, adam_step, (LR, BETA1, BETA2, EPS),
@@ -374,6 +394,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 "pytorch": [*_ADAM_COURSE, r"W := W - \alpha \frac{\hat v}{\sqrt{\hat s} + \varepsilon}"],
             }),
             CONVENTIONS,
+            year=2015, paper="Kingma & Ba, Adam: A Method for Stochastic Optimization",
+            idea="Momentum and RMSprop together, both averages corrected for their start at zero.",
         ),
         Optimizer(
             "adamax", "Adamax", adamax_init, adamax_step, (LR, BETA1, BETA2, EPS),
@@ -382,6 +404,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 r"u := \max(\beta_2 u,\ |dW| + \varepsilon)",
                 r"W := W - \frac{\alpha}{1-\beta_1^{\,t}} \frac{v}{u}",
             ]}),
+            year=2015, paper="Kingma & Ba, Adam: A Method for Stochastic Optimization",
+            idea="Adam with the infinity norm: divide by the largest recent gradient size.",
         ),
         Optimizer(
             "nadam", "Nadam", adam_init, nadam_step, (LR, BETA1, BETA2, EPS),
@@ -398,6 +422,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 ],
             }),
             CONVENTIONS,
+            year=2016, paper="Dozat, Incorporating Nesterov Momentum into Adam",
+            idea="Adam with Nesterov's look-ahead on the first moment.",
         ),
         Optimizer(
             "adagrad", "AdaGrad", adagrad_init, adagrad_step, (replace(LR, default=0.1), EPS),
@@ -406,6 +432,9 @@ OPTIMIZERS: dict[str, Optimizer] = {
                 "pytorch": [r"s := s + dW^2", r"W := W - \alpha \frac{dW}{\sqrt{s} + \varepsilon}"],
             }),
             CONVENTIONS,
+            year=2011,
+            paper="Duchi, Hazan & Singer, Adaptive Subgradient Methods for Online Learning and Stochastic Optimization",
+            idea="Divide by the sum of all past squared gradients: steps shrink where the slope was steep.",
         ),
         Optimizer(
             "adamw", "AdamW", adam_init, adamw_step, (LR, BETA1, BETA2, EPS, WEIGHT_DECAY),
@@ -416,6 +445,8 @@ OPTIMIZERS: dict[str, Optimizer] = {
                             r"W := W - \alpha \Big(\frac{\hat v}{\sqrt{\hat s} + \varepsilon} + \lambda W\Big)"],
             }),
             CONVENTIONS,
+            year=2019, paper="Loshchilov & Hutter, Decoupled Weight Decay Regularization",
+            idea="Adam, with weight decay applied to the weights directly instead of through the gradient.",
         ),
     ]
 }

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optim.rules import Optimizer, full_hp, get_optimizer
+from optim.rules import Optimizer, dtype_of, full_hp, get_optimizer
 from optim.schedules import Schedule, full_schedule_params, get_schedule
 
 tmap = jax.tree.map
@@ -65,14 +65,22 @@ class Trajectory(NamedTuple):
 class Plain:
     """A deterministic objective, optionally with simulated gradient noise σ·N(0, 1).
 
-    ``data`` is ``{"sigma": σ}``.  With ``noisy``, the noise of every step is drawn before the
-    scan (one vectorized draw) and is the same for every gradient read within a step,
-    Nesterov's look-ahead included.  ``noisy`` is static: a noiseless run carries no random
-    generator (it compiles ~3× faster); σ itself is traced."""
+    ``data`` is ``{"sigma": σ}`` (and ``"lo"``, ``"hi"`` when projected).  With ``noisy``, the
+    noise of every step is drawn before the scan (one vectorized draw) and is the same for every
+    gradient read within a step, Nesterov's look-ahead included.  ``noisy`` is static: a
+    noiseless run carries no random generator (it compiles ~3× faster); σ itself is traced.
+
+    ``timed``: the objective changes with the step (an online problem): ``grad_fn(params, t)`` and
+    ``loss_fn(params, t)``, where update t = 1, 2, … reads ``grad_fn(params[t − 1], t)`` and the
+    loss recorded at ``params[i]`` is ``loss_fn(params[i], i + 1)``, the loss of the round it
+    enters (so Σ_{i < T} loss[i] is the online cumulative loss of T rounds).
+    ``projected``: after each update the parameters are clipped to the box [lo, hi] (traced)."""
 
     grad_fn: Callable
     loss_fn: Callable | None = None
     noisy: bool = False
+    timed: bool = False
+    projected: bool = False
 
     def plan(self, key, data, steps, x0=None):
         if not self.noisy:
@@ -82,14 +90,19 @@ class Plain:
         noise = [jax.random.normal(k, (steps, *jnp.shape(x)), jnp.result_type(x)) for x, k in zip(leaves, keys)]
         return jax.tree.unflatten(treedef, noise), None
 
-    def grad(self, params, data, batch):
-        g = self.grad_fn(params)
+    def grad(self, params, data, batch, t=None):
+        g = self.grad_fn(params, t) if self.timed else self.grad_fn(params)
         if not self.noisy:
             return g
         return tmap(lambda g, z: g + data["sigma"] * z, g, batch)
 
-    def loss(self, params, data):
-        return self.loss_fn(params)
+    def loss(self, params, data, t=None):
+        return self.loss_fn(params, t) if self.timed else self.loss_fn(params)
+
+    def project(self, params, data):
+        if not self.projected:
+            return params
+        return tmap(lambda p: jnp.clip(p, data["lo"], data["hi"]), params)
 
 
 def reusing(g, params, grad_fn: Callable) -> Callable:
@@ -144,12 +157,15 @@ class MiniBatch:
         losses = jax.vmap(self.per_example_loss, (None, 0, 0))(params, X[idx], y[idx])
         return jnp.sum(mask * losses) / jnp.sum(mask)
 
-    def grad(self, params, data, batch):
+    def grad(self, params, data, batch, t=None):
         return jax.grad(self.batch_loss)(params, data, batch)
 
-    def loss(self, params, data):
+    def loss(self, params, data, t=None):
         X, y = data
         return jnp.mean(jax.vmap(self.per_example_loss, (None, 0, 0))(params, X, y))
+
+    def project(self, params, data):
+        return params
 
 
 # --- the scan -------------------------------------------------------------------------------------
@@ -159,78 +175,85 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def _select(pred, a, b):
-    return tmap(lambda x, y: jnp.where(pred, x, y), a, b)
-
-
-def _stack_first(first, rest):
-    return tmap(lambda a, b: jnp.concatenate([jnp.asarray(a)[None], b]), first, rest)
-
-
-def _freeze_from(k, first, rest):
-    """Rows k, k + 1, … of ``rest`` replaced by row k − 1 (``first`` for k = 0): the tail of a
-    run that stopped at step k."""
+def _frozen(k, first, rest):
+    """``first`` then ``rest`` (rows after updates 1, 2, …), the rows from step k on replaced by
+    the last row before it: the tail of a run that stopped at step k (k = steps + 1: nothing
+    replaced).  One pass over the arrays: the row is picked by a dynamic index and the replacement
+    fuses into the concatenation."""
     def one(x0, xs):
-        prev = jnp.concatenate([jnp.asarray(x0)[None], xs])[jnp.clip(k - 1, 0, None)]
-        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
-        return jnp.where(rows + 1 >= k, prev, xs)
+        x0 = jnp.asarray(x0)[None]
+        if xs.shape[0] == 0:
+            return x0
+        prev = jnp.where(k >= 2, jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 2, 0, xs.shape[0] - 1),
+                                                              keepdims=False), x0[0])
+        rows = jnp.arange(1, xs.shape[0] + 1).reshape((-1,) + (1,) * (xs.ndim - 1))
+        return jnp.concatenate([x0, jnp.where(rows >= k, prev, xs)])
     return tmap(one, first, rest)
+
+
+def _frozen_inputs(k, rest):
+    """Rows i ≥ k of ``rest`` (what step i + 1 read, e.g. its gradient) replaced by row k − 1: a
+    stopped run reads the same point again."""
+    def one(xs):
+        if xs.shape[0] == 0:
+            return xs
+        prev = jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 1, 0, xs.shape[0] - 1), keepdims=False)
+        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
+        return jnp.where(rows >= k, prev, xs)
+    return tmap(one, rest)
 
 
 def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
                 decay_per_epoch: bool, x0, hp, sp, seed, data) -> Trajectory:
-    """The scan.  A step is taken only if the new parameters are finite; when the loss is
-    recorded, a step whose loss is not finite stops the run too (checked after the scan: the
-    same result as refusing it inside, and XLA keeps the loop body lean).  The first refused
-    step is ``diverged_step``; everything stays frozen from there."""
+    """The scan.  Its body is the update and what is recorded, nothing more: each step also
+    records whether its new parameters (or, when the loss is recorded, the loss there) are not
+    finite, and after the scan the first such step is ``diverged_step`` and every recorded row
+    from there is replaced by the last finite one (the parameters, state, loss and gradient stay
+    frozen).  The same result as refusing the step inside the loop, for a leaner loop body (no
+    select over parameters and state each step: the carry runs on, non-finite, unread)."""
     key = jax.random.key(seed)
     has_loss = "loss" in record and not (isinstance(problem, Plain) and problem.loss_fn is None)
+    dtype = dtype_of(x0)
     batches, epoch = problem.plan(key, data, steps, x0)
-    t_sched = (epoch if decay_per_epoch else jnp.arange(steps)).astype(jnp.float32)
+    # The step counter rides in the carry; only a per-epoch decay reads its t from a sequence.
+    t_sched = epoch.astype(dtype) if decay_per_epoch else None
     state0 = opt.init(x0)
 
     def body(carry, xs):
-        p, st, div = carry
-        i, t, batch = xs
-        lr_t = sched.fn(t, hp["lr"], sp)
-        grad_fn = partial(problem.grad, data=data, batch=batch)
+        p, st, i = carry
+        t, batch = xs
+        lr_t = sched.fn(i.astype(dtype) if t is None else t, hp["lr"], sp)
+        grad_fn = partial(problem.grad, data=data, batch=batch, t=i + 1)
         g = grad_fn(p)
         p_new, st_new = opt.step(reusing(g, p, grad_fn), p, st, {**hp, "lr": lr_t})
-        alive = div < 0
-        ok = _all_finite(p_new)
-        take = alive & ok
-        p_out, st_out = _select(take, p_new, p), _select(take, st_new, st)
-        div = jnp.where(alive & ~ok, i + 1, div)
+        p_new = problem.project(p_new, data)
+        loss = jnp.asarray(problem.loss(p_new, data, i + 2), dtype) if has_loss else None
+        bad = ~_all_finite(p_new)
         out = {
-            "params": p_out if "params" in record else None,
-            "loss": jnp.asarray(problem.loss(p_out, data), jnp.float32) if has_loss else None,
+            "params": p_new if "params" in record else None,
+            "loss": loss,
             "grads": g if "grads" in record else None,
-            "lr": lr_t,
-            "state": st_out if "state" in record else None,
+            "lr": lr_t if "lr" in record else None,
+            "state": st_new if "state" in record else None,
+            "bad": bad | ~jnp.isfinite(loss) if has_loss else bad,
         }
-        return (p_out, st_out, div), out
+        return (p_new, st_new, i + 1), out
 
-    (_, _, div), out = jax.lax.scan(
-        body, (x0, state0, jnp.array(-1, jnp.int32)), (jnp.arange(steps), t_sched, batches), length=steps)
-    params, state, loss = out["params"], out["state"], None
-    if has_loss and steps:
-        loss0 = jnp.asarray(problem.loss(x0, data), jnp.float32)
-        bad = ~jnp.isfinite(out["loss"])
-        first_bad = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, -1).astype(jnp.int32)
-        div = jnp.where((first_bad > 0) & ((div < 0) | (first_bad < div)), first_bad, div)
+    _, out = jax.lax.scan(body, (x0, state0, jnp.zeros([], jnp.int32)), (t_sched, batches), length=steps)
+    params, state, grads = out["params"], out["state"], out["grads"]
+    loss0 = jnp.asarray(problem.loss(x0, data, 1), dtype) if has_loss else None
+    div = jnp.array(-1, jnp.int32)
+    stop = jnp.array(steps + 1, jnp.int32)
+    if steps:
+        bad = out["bad"]
+        div = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, -1).astype(jnp.int32)
         stop = jnp.where(div > 0, div, steps + 1)
-        loss = _freeze_from(stop, loss0, out["loss"])
-        params = _freeze_from(stop, x0, params) if params is not None else None
-        state = _freeze_from(stop, state0, state) if state is not None else None
-        loss = jnp.concatenate([loss0[None], loss])
-    elif has_loss:
-        loss = jnp.asarray(problem.loss(x0, data), jnp.float32)[None]
     return Trajectory(
-        params=_stack_first(x0, params) if "params" in record else None,
-        loss=loss,
-        grads=out["grads"],
-        lr=out["lr"] if "lr" in record else None,
-        state=_stack_first(state0, state) if "state" in record else None,
+        params=_frozen(stop, x0, params) if "params" in record else None,
+        loss=_frozen(stop, loss0, out["loss"]) if has_loss else None,
+        grads=_frozen_inputs(stop, grads) if grads is not None else None,
+        lr=out["lr"],
+        state=_frozen(stop, state0, state) if "state" in record else None,
         epoch=epoch,
         diverged_step=div,
     )
@@ -254,12 +277,16 @@ def compile_count() -> int:
 # --- public entry points ------------------------------------------------------------------------
 
 
-def _floats(d: Mapping[str, Any]) -> dict[str, Any]:
-    """Python floats for scalars (weak-typed: a new value never recompiles), float32 arrays else."""
-    return {k: float(v) if np.ndim(v) == 0 else jnp.asarray(v, jnp.float32) for k, v in d.items()}
+def _floats(d: Mapping[str, Any], dtype=np.float32) -> dict[str, Any]:
+    """Python floats for scalars (weak-typed: a new value never recompiles, and takes the
+    parameters' precision), arrays of the parameters' dtype else."""
+    return {k: float(v) if np.ndim(v) == 0 else jnp.asarray(v, dtype) for k, v in d.items()}
 
 
-def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp):
+@lru_cache(maxsize=256)
+def _static(optimizer, schedule, convention, clip, record: tuple):
+    """The static arguments of a run (optimizer entry, schedule, record), resolved once per
+    distinct request: a slider's rerun skips the registry lookups."""
     opt = get_optimizer(optimizer)
     if convention is not None or clip is not None:
         opt = opt.with_options(convention=convention, clip=clip)
@@ -267,16 +294,30 @@ def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
     unknown = set(record) - set(FIELDS)
     if unknown:
         raise ValueError(f"record takes {FIELDS}, not {sorted(unknown)}")
-    return (opt, sched, frozenset(record), _floats(full_hp(opt, hp)),
-            _floats(full_schedule_params(sched, schedule_params)))
+    return opt, sched, frozenset(record)
+
+
+def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype=np.float32):
+    opt, sched, record = _static(optimizer, schedule, convention, clip, tuple(record))
+    return (opt, sched, record, _floats(full_hp(opt, hp), dtype),
+            _floats(full_schedule_params(sched, schedule_params), dtype))
+
+
+def _dtype(a):
+    """float64 for float64 input (a Python float included) when ``jax_enable_x64`` is on;
+    float32 otherwise (JAX's default precision)."""
+    wide = jax.config.jax_enable_x64 and np.result_type(*jax.tree.leaves(a)) == np.float64
+    return np.float64 if wide else np.float32
 
 
 def _as_params(x0):
-    """float32 params (NumPy: no device round trip before the call); a flat tuple or list of
-    numbers, like ``surface.start``, is one vector."""
+    """Parameters as NumPy arrays (no device round trip before the call), float32, or float64
+    when given float64 under ``jax_enable_x64`` (float64 in, float64 out); a flat tuple or list
+    of numbers, like ``surface.start``, is one vector."""
     if isinstance(x0, (tuple, list)) and all(np.ndim(a) == 0 for a in x0):
-        return np.asarray(x0, np.float32)
-    return tmap(lambda a: np.asarray(a, np.float32), x0)
+        x0 = np.asarray(x0)
+    dtype = _dtype(x0)
+    return tmap(lambda a: np.asarray(a, dtype), x0)
 
 
 def _seed(seed) -> np.ndarray:
@@ -284,17 +325,36 @@ def _seed(seed) -> np.ndarray:
     return np.asarray(np.asarray(seed, np.int64) % 2**32, np.uint32)
 
 
+def _plain_data(noise, project):
+    """The traced data of a ``Plain`` problem: σ, and the projection box when there is one."""
+    data = {"sigma": float(noise) if np.ndim(noise) == 0 else jnp.asarray(noise, jnp.float32)}
+    if project is not None:
+        lo, hi = project
+        data.update(lo=float(lo), hi=float(hi))
+    return data
+
+
 def run(optimizer: str | Optimizer, grad_fn: Callable, x0, steps: int, *, loss_fn: Callable | None = None,
         schedule: str | Schedule = "constant", schedule_params: Mapping[str, float] | None = None,
         noise: float = 0.0, seed: int = 0, convention: str | None = None, clip: str | None = None,
-        record: Iterable[str] = FIELDS, **hp) -> Trajectory:
+        record: Iterable[str] = FIELDS, time_varying: bool = False, project: tuple[float, float] | None = None,
+        **hp) -> Trajectory:
     """Run ``steps`` updates of ``optimizer`` from ``x0`` on ``grad_fn`` (+ σ·N(0, 1) noise if
     ``noise`` > 0), the learning rate following ``schedule``.  ``hp``: the rule's hyperparameters
     (defaults from the registry).  Pass the same ``grad_fn`` / ``loss_fn`` objects from call to
-    call (e.g. ``surface.grad``, ``surface.f``): they are part of the compilation key."""
-    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
-    return _run_one(opt, sched, Plain(grad_fn, loss_fn, noisy=float(noise) != 0.0), int(steps), record, False,
-                    _as_params(x0), hp, sp, _seed(seed), {"sigma": float(noise)})
+    call (e.g. ``surface.grad``, ``surface.f``): they are part of the compilation key.
+
+    ``time_varying``: an online problem, ``grad_fn(params, t)`` and ``loss_fn(params, t)`` with t
+    the round (``Plain`` says which t each reads).  ``project=(lo, hi)``: the parameters are
+    clipped to that box after each update (the bounds are traced).  float64 parameters under
+    ``jax_enable_x64`` give a float64 run."""
+    x0 = _as_params(x0)
+    dtype = _dtype(x0)
+    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype)
+    problem = Plain(grad_fn, loss_fn, noisy=float(noise) != 0.0, timed=bool(time_varying),
+                    projected=project is not None)
+    return _run_one(opt, sched, problem, int(steps), record, False, x0, hp, sp, _seed(seed),
+                    _plain_data(noise, project))
 
 
 def run_minibatch(optimizer: str | Optimizer, per_example_loss: Callable, x0, X, y, *, epochs: int,
@@ -312,36 +372,41 @@ def run_minibatch(optimizer: str | Optimizer, per_example_loss: Callable, x0, X,
         raise ValueError(f"the batch size must be at least 1, not {batch_size}")
     if decay_per not in ("step", "epoch"):
         raise ValueError(f"decay_per is 'step' or 'epoch', not {decay_per!r}")
-    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
+    x0 = _as_params(x0)
+    dtype = _dtype(x0)
+    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype)
     problem = MiniBatch(per_example_loss, m, int(batch_size))
-    data = (jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.float32))
+    data = (jnp.asarray(X, dtype), jnp.asarray(y, dtype))
     return _run_one(opt, sched, problem, int(epochs) * problem.n_batches, record, decay_per == "epoch",
-                    _as_params(x0), hp, sp, _seed(seed), data)
+                    x0, hp, sp, _seed(seed), data)
 
 
 def run_many(optimizer: str | Optimizer, grad_fn: Callable, x0s, steps: int, *,
              loss_fn: Callable | None = None, schedule: str | Schedule = "constant",
              schedule_params: Mapping[str, Any] | None = None, noise: Any = 0.0, seed: Any = 0,
              convention: str | None = None, clip: str | None = None,
-             record: Iterable[str] = ("params", "loss"), **hp) -> Trajectory:
+             record: Iterable[str] = ("params", "loss"), time_varying: bool = False,
+             project: tuple[float, float] | None = None, **hp) -> Trajectory:
     """Many runs in one vmapped call: ``x0s`` has a leading axis of N runs (one start point
     each); any hyperparameter, schedule parameter, ``noise`` or ``seed`` may be an array of
-    shape (N,) (one value per run) or a scalar (shared).  Every field gets the leading axis N."""
-    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp)
+    shape (N,) (one value per run) or a scalar (shared).  Every field gets the leading axis N.
+    ``time_varying`` and ``project`` as in ``run`` (the box shared by every run)."""
     x0s = _as_params(x0s)
+    dtype = _dtype(x0s)
+    opt, sched, record, hp, sp = _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype)
     n = jax.tree.leaves(x0s)[0].shape[0]
     for name, v in {**hp, **sp, "noise": noise, "seed": seed}.items():
         if np.ndim(v) not in (0,) and np.shape(v) != (n,):
             raise ValueError(f"{name} must be a scalar or have shape ({n},), not {np.shape(v)}")
     keys = np.broadcast_to(_seed(seed), (n,))
-    data = {"sigma": float(noise) if np.ndim(noise) == 0 else jnp.asarray(noise, jnp.float32)}
+    data = _plain_data(noise, project)
+    data_axes = {k: None if np.ndim(v) == 0 else 0 for k, v in data.items()}
     axes = (0, {k: None if np.ndim(v) == 0 else 0 for k, v in hp.items()},
-            {k: None if np.ndim(v) == 0 else 0 for k, v in sp.items()}, 0,
-            {"sigma": None if np.ndim(noise) == 0 else 0})
+            {k: None if np.ndim(v) == 0 else 0 for k, v in sp.items()}, 0, data_axes)
     axes_key = tuple(tuple(sorted(a.items())) if isinstance(a, dict) else a for a in axes)
     noisy = bool(np.any(np.asarray(noise) != 0))
-    return _run_vmapped(opt, sched, Plain(grad_fn, loss_fn, noisy), int(steps), record, False,
-                        _AxesKey(axes_key), x0s, hp, sp, keys, data)
+    problem = Plain(grad_fn, loss_fn, noisy, timed=bool(time_varying), projected=project is not None)
+    return _run_vmapped(opt, sched, problem, int(steps), record, False, _AxesKey(axes_key), x0s, hp, sp, keys, data)
 
 
 class _AxesKey(tuple):

@@ -27,6 +27,7 @@ tmap = jax.tree.map
 
 GRID = 48  # the decision boundary is evaluated on GRID × GRID points
 MAX_SNAPSHOTS = 20
+MAX_PATH_POINTS = 400
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -76,7 +77,9 @@ class Fit(NamedTuple):
     the network predicts at each grid point then; ``lr`` (epochs,) the learning rate of each
     epoch's first update; ``diverged_step`` the update t that met a non-finite gradient or
     produced non-finite weights (−1 if none), ``diverged_epoch`` its epoch (1-based, −1 if
-    none): from there everything stays frozen."""
+    none): from there everything stays frozen.  With ``path_points`` > 0 (``fit``): ``path_steps``
+    (n,) update counts 0, k, 2k, …, and the last update; ``path`` the parameters after them (a
+    pytree with a leading axis n): the trajectory every k updates, for the loss landscape."""
 
     train_loss: Any
     train_acc: Any
@@ -88,6 +91,8 @@ class Fit(NamedTuple):
     lr: Any
     diverged_step: Any
     diverged_epoch: Any
+    path_steps: Any = None
+    path: Any = None
 
     @property
     def params(self):
@@ -104,7 +109,7 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-_FIT_STATIC = ("opt", "sched", "activation", "loss")
+_FIT_STATIC = ("opt", "sched", "activation", "loss", "path_points")
 # Epochs are a traced count inside a fixed-length loop (the epochs past it are skipped by a
 # cond and cost nothing): moving the epochs slider does not compile a new program.
 EPOCH_BUCKETS = (500,)
@@ -134,7 +139,7 @@ def _slots(epochs: int, bucket: int, n: int) -> np.ndarray:
 
 @partial(jax.jit, static_argnames=_FIT_STATIC)
 def _fit(opt: Optimizer, sched: Schedule, activation, loss,
-         params, hp, sp, lam, idx, mask, n_epochs, slot, X, y, X_test, y_test, grid):
+         params, hp, sp, lam, idx, mask, n_epochs, slot, X, y, X_test, y_test, grid, path_points=0, every=None):
     m, n_snaps = X.shape[0], MAX_SNAPSHOTS + 1
     spec = N.get_loss(loss)
     X_eval, y_eval = jnp.concatenate([X, X_test]), jnp.concatenate([y, y_test])
@@ -163,33 +168,49 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
         div_t = jnp.where(alive & failed, t, div_t)
         return (p_out, st_out, t + 1, div_t), lr
 
+    def step_and_record(carry, batch):
+        """A step, then the parameters into slot t / k of the path when k divides t (the update count)."""
+        inner, path = carry
+        inner, lr = step(inner, batch)
+        t = inner[2] - 1
+        j = jnp.minimum(t // every, path_points)
+        keep = (t % every == 0) & (t // every <= path_points)
+        path = tmap(lambda s, x: s.at[j].set(jnp.where(keep, x, s[j])), path, inner[0])
+        return (inner, path), lr
+
     def train_epoch(carry, batches):
-        inner, snapshots, e = carry
-        inner, lrs = jax.lax.scan(step, inner, batches)
+        inner, snapshots, e, path = carry
+        if path_points:
+            (inner, path), lrs = jax.lax.scan(step_and_record, (inner, path), batches)
+        else:
+            inner, lrs = jax.lax.scan(step, inner, batches)
         j = slot[e]
         jj = jnp.maximum(j, 0)
         snapshots = tmap(lambda s, x: s.at[jj].set(jnp.where(j >= 0, x, s[jj])), snapshots, inner[0])
-        return (inner, snapshots, e + 1), (evaluate(inner[0]), lrs[0])
+        return (inner, snapshots, e + 1, path), (evaluate(inner[0]), lrs[0])
 
     def epoch(carry, batches):
         skip = lambda c, _: (c, (tuple(jnp.zeros((), jnp.float32) for _ in range(4)), jnp.zeros((), jnp.float32)))
         return jax.lax.cond(carry[2] <= n_epochs, train_epoch, skip, carry, batches)
 
     snapshots = tmap(lambda x: jnp.broadcast_to(x, (n_snaps,) + x.shape), params)
+    path = tmap(lambda x: jnp.broadcast_to(x, (path_points + 1,) + x.shape), params) if path_points else None
     minus1 = jnp.array(-1, jnp.int32)
-    carry0 = ((params, opt.init(params), jnp.array(1, jnp.int32), minus1), snapshots, jnp.array(1, jnp.int32))
-    ((_, _, _, div_t), snapshots, _), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
+    carry0 = ((params, opt.init(params), jnp.array(1, jnp.int32), minus1), snapshots, jnp.array(1, jnp.int32), path)
+    ((_, _, _, div_t), snapshots, _, path), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
     evals = tmap(lambda a, b: jnp.concatenate([a[None], b]), evaluate(params), evals)
     classes = jax.vmap(lambda p: spec.predict(N.forward(p, grid, activation, None, train=False).out))(snapshots)
     div_e = jnp.where(div_t < 0, -1, (div_t - 1) // idx.shape[1] + 1)
-    return evals, snapshots, classes.astype(jnp.int8), lrs, div_t, div_e
+    out = evals, snapshots, classes.astype(jnp.int8), lrs, div_t, div_e
+    return out + (path,) if path_points else out
 
 
 def _arguments(params, data: Data, optimizer="adam", epochs=10, batch_size=32, hp=None, key=0, activation="relu",
                loss="cross_entropy", lam=0.0, schedule="constant", schedule_params=None, convention=None,
-               snapshots=MAX_SNAPSHOTS) -> tuple[dict, dict, tuple[int, ...]]:
+               snapshots=MAX_SNAPSHOTS, path_points=0) -> tuple[dict, dict, tuple[int, ...]]:
     """The static and the traced arguments of ``_fit`` (checked and converted as ``train``
-    does), and the snapshot epochs."""
+    does), and the snapshot epochs.  ``path_points`` enters them only when > 0: the programs of
+    the callers that do not ask for a path are unchanged."""
     opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
     sched = get_schedule(schedule)
     hp = {k: float(v) for k, v in full_hp(opt, hp or {}).items()}
@@ -198,6 +219,8 @@ def _arguments(params, data: Data, optimizer="adam", epochs=10, batch_size=32, h
         raise ValueError("epochs and batch_size must be at least 1")
     if not 1 <= snapshots <= MAX_SNAPSHOTS:
         raise ValueError(f"between 1 and {MAX_SNAPSHOTS} snapshots, not {snapshots}")
+    if not 0 <= path_points <= MAX_PATH_POINTS:
+        raise ValueError(f"between 0 and {MAX_PATH_POINTS} path points, not {path_points}")
     N.get_activation(activation)
     N.get_loss(loss)
     key = jax.random.key(key) if isinstance(key, (int, np.integer)) else key
@@ -209,32 +232,55 @@ def _arguments(params, data: Data, optimizer="adam", epochs=10, batch_size=32, h
                   n_epochs=i32(epochs), slot=i32(_slots(int(epochs), bucket, snapshots)),
                   X=f32(data.X_train), y=i32(data.y_train), X_test=f32(data.X_test), y_test=i32(data.y_test),
                   grid=f32(data.grid))
+    if path_points:
+        static["path_points"] = int(path_points)
+        traced["every"] = i32(path_every(int(epochs) * idx.shape[1], int(path_points)))
     return static, traced, snapshot_epochs(int(epochs), snapshots)
 
 
-def _result(out, epochs: int, snaps: tuple[int, ...]) -> Fit:
-    """The program's outputs cut to the run's epochs and snapshots."""
-    evals, snapshots, classes, lrs, div_t, div_e = out
+def path_every(updates: int, points: int) -> int:
+    """k: the path keeps the parameters every k updates, at most ``points`` + 1 of them."""
+    return max(1, -(-updates // points))
+
+
+def path_steps(updates: int, k: int) -> np.ndarray:
+    """The update counts a path kept every k updates holds: 0, k, 2k, … and the last update."""
+    return np.unique(np.append(np.arange(0, updates + 1, k), updates)).astype(np.int32)
+
+
+def _result(out, epochs: int, snaps: tuple[int, ...], traced: dict) -> Fit:
+    """The program's outputs cut to the run's epochs and snapshots (and path)."""
+    evals, snapshots, classes, lrs, div_t, div_e = out[:6]
     n = len(snaps)
     evals = [e[: epochs + 1] for e in evals]
-    return Fit(*evals, jnp.asarray(snaps, jnp.int32), tmap(lambda s: s[:n], snapshots), classes[:n], lrs[:epochs],
-               div_t, div_e)
+    fit = Fit(*evals, jnp.asarray(snaps, jnp.int32), tmap(lambda s: s[:n], snapshots), classes[:n], lrs[:epochs],
+              div_t, div_e)
+    if len(out) == 6:
+        return fit
+    updates, k = epochs * traced["idx"].shape[1], int(traced["every"])
+    steps = path_steps(updates, k)
+    kept = updates // k + 1  # the slots the program filled; the last update is the last snapshot's
+    path = tmap(lambda p, s: jnp.concatenate([p[:kept], s[-1:]]) if len(steps) > kept else p[:kept],
+                out[6], fit.snapshots)
+    return fit._replace(path_steps=jnp.asarray(steps), path=path)
 
 
 def fit(params, data: Data, optimizer: str | Optimizer = "adam", epochs: int = 10, batch_size: int = 32,
         hp: Mapping[str, float] | None = None, key=0, activation: str = "relu", loss: str = "cross_entropy",
         lam: float = 0.0, schedule: str | Schedule = "constant", schedule_params: Mapping[str, float] | None = None,
-        convention: str | None = None, snapshots: int = MAX_SNAPSHOTS) -> Fit:
+        convention: str | None = None, snapshots: int = MAX_SNAPSHOTS, path_points: int = 0) -> Fit:
     """Train the MLP ``params`` on ``data`` as ``surfaces.network.train`` does (one jitted
     ``lax.scan``; mini-batches from ``optim.batch_plan``; J = mean loss + λ Σ‖W‖²; never raises
     on divergence), the learning rate of update t being ``schedule(t − 1, α, schedule_params)``,
     and keep the parameters at ``snapshot_epochs(epochs, snapshots)`` with the grid's classes.
     Static: the rule, schedule, activation, loss, batch size and the shapes; the number of epochs
     (up to its bucket), the snapshot epochs, hyperparameters, schedule parameters, λ, key and
-    data are traced."""
+    data are traced.  ``path_points`` > 0 (static; 0 by default: no path, the same program as
+    without it) also keeps the trajectory: the parameters every k = ⌈updates / path_points⌉
+    updates and after the last (``Fit.path``)."""
     static, traced, snaps = _arguments(params, data, optimizer, epochs, batch_size, hp, key, activation, loss, lam,
-                                       schedule, schedule_params, convention, snapshots)
-    return _result(_fit(**static, **traced), snaps[-1], snaps)
+                                       schedule, schedule_params, convention, snapshots, path_points)
+    return _result(_fit(**static, **traced), snaps[-1], snaps, traced)
 
 
 _COMPILED: OrderedDict = OrderedDict()  # compiled programs by (static arguments, shapes): keyed by inputs
@@ -273,7 +319,7 @@ def timed_fit(*args, **kwargs) -> tuple[Fit, float, float]:
     compiled = _compiled(static, traced)
     t1 = time.perf_counter()
     out = jax.block_until_ready(compiled(**traced))
-    return _result(out, snaps[-1], snaps), t1 - t0, time.perf_counter() - t1
+    return _result(out, snaps[-1], snaps, traced), t1 - t0, time.perf_counter() - t1
 
 
 def fit_cache_size() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import plotly.io as pio
@@ -12,6 +13,39 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE_MB = 1_000_000
+
+
+class Chart(NamedTuple):
+    """A figure a page showed: its element id (``$$ID-<hash>-<key>``), its key and its JSON."""
+
+    id: str
+    key: str
+    spec: str
+
+    @property
+    def fig(self) -> dict:
+        return json.loads(self.spec)
+
+
+def shown(at) -> list[Chart]:
+    """The figures an AppTest run shows, in page order: those drawn in place (``ui.figure``) and
+    those of ``st.plotly_chart``."""
+    from ui.figure import NAME
+
+    out = []
+
+    def walk(node):
+        kind, proto = getattr(node, "type", None), getattr(node, "proto", None)
+        if kind == "plotly_chart":
+            out.append(Chart(proto.id, proto.id.split("-", 2)[-1], proto.spec))
+        elif kind == "bidi_component" and proto.component_name == NAME:
+            out.append(Chart(proto.id, proto.id.split("-", 2)[-1], json.loads(proto.json)["spec"]))
+        children = getattr(node, "children", None)
+        for child in (children.values() if isinstance(children, dict) else []):
+            walk(child)
+
+    walk(at._tree)
+    return out
 
 
 def fig_json(fig) -> str:

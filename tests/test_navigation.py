@@ -57,10 +57,11 @@ LINKS = {
     "decay": {"steps": "1500", "surface": "rosenbrock", "preset": "free", "scheds": "constant,cosine"},
     "gradients": {"preset": "tanh_xavier", "depth": "12"},
     "network": {"m": "2000", "epochs": "10", "preset": "spirals"},
+    "landscape": {"opts": "adam,gd", "epochs": "10", "plane": "random", "grid": "15", "preset": "free"},
     "tuning": {"surface": "bowl", "opt": "rmsprop", "hy": "eps", "steps": "100", "n": "16"},
 }
-WALK = ["race", "tuning", "data", "network", "gradients", "decay", "race", "data", "decay", "home", "network",
-        "tuning", "gradients", "race"]
+WALK = ["race", "tuning", "data", "network", "landscape", "gradients", "decay", "race", "data", "decay", "home",
+        "network", "tuning", "landscape", "gradients", "race"]
 
 
 def test_every_page_arrived_at_by_the_sidebar_shows_its_defaults_whatever_the_last_page_set():
@@ -128,6 +129,16 @@ def test_network_then_gradients_does_not_crash():
     at = go(tab(), "network", preset="overfitting")
     at = go(at, "gradients")
     assert widget(at, "gradients", "preset").value == "vanishing"
+
+
+def test_a_network_link_opens_the_landscape_with_the_same_settings():
+    """The landscape page reads the network page's settings under the same names."""
+    at = go(tab(), "network", opts="adam", epochs="10", width="8", seed="2")
+    shared = url(at)
+    at = go(at, "landscape", **shared)
+    for name, value in (("opts", ["adam"]), ("epochs", 10), ("width", 8), ("seed", 2)):
+        assert widget(at, "landscape", name).value == value, name
+    assert url(at) == shared
 
 
 def test_presentation_mode_follows_the_tab():

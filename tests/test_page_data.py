@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.data import LESSONS
@@ -22,7 +23,7 @@ def page(**query) -> AppTest:
 
 
 def specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [json.loads(c.spec) for c in shown(at)]
 
 
 def race_spec(at) -> dict:
@@ -36,10 +37,10 @@ def table(at):
 def test_defaults():
     at = page()
     assert not at.exception and not at.error and not at.warning
-    assert len(at.get("plotly_chart")) == 2  # the animation, the loss curves
+    assert len(shown(at)) == 2  # the animation, the loss curves
     spec = race_spec(at)
     assert 10 < len(spec["frames"]) <= 121
-    assert sum(len(c.proto.spec) for c in at.get("plotly_chart")) < 1_000_000
+    assert sum(len(c.spec) for c in shown(at)) < 1_000_000
     assert spec["layout"]["sliders"][0]["currentvalue"]["prefix"] == "epoch "
     df = table(at)
     assert list(df["run"]) == ["SGD (batch 1)", "mini-batch 32", "batch GD (all 200)"]
@@ -86,7 +87,7 @@ def test_no_batch_size_is_an_invitation_not_an_error():
     at = page(sizes="", **SMALL)
     assert not at.exception and not at.error
     assert any("at least one batch size" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not shown(at)
 
 
 def test_a_malformed_query_string_falls_back_with_warnings():

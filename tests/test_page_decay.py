@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run_page
+from helpers import run_page, shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.decay import LESSONS, schedule_params
@@ -19,8 +19,8 @@ def page(**query) -> AppTest:
 def specs(at) -> dict:
     """The page's figures by their role: alpha (α_t), race (animated), loss."""
     out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
+    for c in shown(at):
+        spec = json.loads(c.spec)
         role = "race" if spec.get("frames") else ("loss" if "yaxis2" in spec["layout"] else "alpha")
         out[role] = spec
     return out
@@ -48,8 +48,8 @@ def test_defaults_show_the_first_lesson_and_its_verdict():
     assert {m.value.strip("$\n") for m in at.latex} >= {SCHEDULES[n].latex for n in first.settings["scheds"]}
     # the defaults are the first lesson: a bare URL
     assert dict(at.query_params) == {}
-    for c in at.get("plotly_chart"):
-        assert len(c.proto.spec) < 1_000_000
+    for c in shown(at):
+        assert len(c.spec) < 1_000_000
 
 
 @pytest.mark.parametrize("key", list(LESSONS))
@@ -137,7 +137,7 @@ def test_no_schedule_chosen_says_so():
     at = page(preset="free", scheds="")
     assert not at.exception
     assert any("at least one schedule" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not shown(at)
 
 
 def test_a_malformed_query_string_falls_back_with_warnings():

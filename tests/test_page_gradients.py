@@ -9,7 +9,7 @@ other tests use small networks."""
 import json
 
 import pytest
-from helpers import run_page
+from helpers import run_page, shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.gradients import LESSONS
@@ -25,9 +25,9 @@ def page(**query) -> AppTest:
 def figures(at) -> dict:
     """The page's figures by their element key (scalar, acts, norms, train, history, grid_fig)."""
     out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        key = next((k for k in ("scalar", "acts", "norms", "train", "history", "grid_fig") if c.proto.id.endswith(k)),
+    for c in shown(at):
+        spec = json.loads(c.spec)
+        key = next((k for k in ("scalar", "acts", "norms", "train", "history", "grid_fig") if c.id.endswith(k)),
                    None)
         out[key] = spec
     return out
@@ -59,8 +59,8 @@ def test_defaults_open_on_the_vanishing_preset_and_its_verdict():
     assert len(train["frames"][0]["traces"]) == 3 * 4  # four runs side by side, three moving traces each
     assert run_titles(train)[0].startswith("★ no remedy")
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 4
-    for c in at.get("plotly_chart"):
-        assert len(c.proto.spec) < 1_000_000
+    for c in shown(at):
+        assert len(c.spec) < 1_000_000
     assert params(at) == {}  # the defaults are the first preset: a bare URL
 
 

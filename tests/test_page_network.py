@@ -6,7 +6,7 @@ made by one test are reused by the next ones."""
 import json
 
 import pytest
-from helpers import ONE_MB, assert_finite_json, run_page
+from helpers import ONE_MB, assert_finite_json, run_page, shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.network import LESSONS
@@ -18,15 +18,15 @@ def page(**query) -> AppTest:
 
 def charts(at) -> dict[str, dict]:
     """Each figure by the key it was plotted with."""
-    return {c.proto.id.split("-", 2)[2]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {c.id.split("-", 2)[2]: json.loads(c.spec) for c in shown(at)}
 
 
 def assert_small(at):
     """Every figure under 1 MB; no NaN but the gaps between the boundary's row runs."""
-    for c in at.get("plotly_chart"):
-        assert len(c.proto.spec) < ONE_MB, c.proto.id
-        if "boundaries" not in c.proto.id:
-            assert_finite_json(c.proto.spec)
+    for c in shown(at):
+        assert len(c.spec) < ONE_MB, c.id
+        if "boundaries" not in c.id:
+            assert_finite_json(c.spec)
 
 
 def test_defaults():

@@ -5,7 +5,7 @@ every surface's caption with their claim boxes, the diagnosis of a divergence.""
 import json
 
 import pytest
-from helpers import run_page
+from helpers import run_page, shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.race import CAPTIONS, LESSONS
@@ -17,11 +17,11 @@ def page(**query) -> AppTest:
 
 
 def charts(at) -> dict:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {c.id: json.loads(c.spec) for c in shown(at)}
 
 
 def race_spec(at) -> dict:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = [json.loads(c.spec) for c in shown(at)]
     return next(s for s in specs if s.get("frames"))
 
 
@@ -30,7 +30,7 @@ def test_defaults():
     assert not at.exception and not at.error
     spec = race_spec(at)
     assert len(spec["frames"]) > 10
-    assert len(at.get("plotly_chart")) >= 2  # race + loss
+    assert len(shown(at)) >= 2  # race + loss
     assert at.sidebar.multiselect[0].value == ["gd", "momentum", "rmsprop", "adam"]
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 4
 
@@ -57,7 +57,7 @@ def test_bad_formula_is_an_error_message_not_an_exception(formula):
     at = page(surface="custom", formula=formula)
     assert not at.exception
     assert at.error and "refused" in at.error[0].value
-    assert not at.get("plotly_chart")
+    assert not shown(at)
 
 
 def test_a_query_string_sets_the_whole_race():

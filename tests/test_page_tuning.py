@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from helpers import shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.tuning import LESSONS
@@ -26,7 +27,7 @@ def page(path=PAGE, **query) -> AppTest:
 
 
 def specs(at) -> dict:
-    return {c.proto.id: c.proto.spec for c in at.get("plotly_chart")}
+    return {c.id: c.spec for c in shown(at)}
 
 
 def sweep_spec(at) -> dict:
@@ -46,7 +47,7 @@ def medians(at) -> tuple[float, float]:
 def test_defaults():
     at = page()
     assert not at.exception and not at.error and not at.warning
-    assert len(at.get("plotly_chart")) == 3  # sweep, trials, best so far
+    assert len(shown(at)) == 3  # sweep, trials, best so far
     assert all(len(s) < 1_000_000 for s in specs(at).values())
     sw = sweep_spec(at)
     assert len(sw["data"][0]["x"]["bdata"]) > 0
@@ -62,7 +63,7 @@ def test_defaults():
 def test_every_surface(name):
     at = page(surface=name, n="16", steps="50", seeds="5", budget="4", metric="steps")
     assert not at.exception, at.exception
-    assert not at.error and len(at.get("plotly_chart")) == 3
+    assert not at.error and len(shown(at)) == 3
     assert at.sidebar.selectbox(key="tuning:surface").value == name
 
 
@@ -118,7 +119,7 @@ def test_a_malformed_query_string_falls_back_with_warnings():
         assert f"`{key}=" in texts, key
     assert "`pick=a,b` is not two numbers" in texts
     assert at.sidebar.selectbox(key="tuning:surface").value == "beale"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(shown(at)) == 3
 
 
 def test_a_hyperparameter_the_optimizer_lacks_is_replaced():
@@ -131,7 +132,7 @@ def test_a_reversed_range_is_an_error_message_not_an_exception():
     at = page(xlo="0.5", xhi="0.01")
     assert not at.exception
     assert at.error and "low < high" in at.error[0].value
-    assert not at.get("plotly_chart")
+    assert not shown(at)
 
 
 def test_switching_optimizer_resets_the_axes_to_its_hyperparameters():

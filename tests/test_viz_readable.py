@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import test_viz_data
 import test_viz_gradients
+import test_viz_landscape
 import test_viz_network
 import test_viz_race
 import test_viz_tuning
@@ -21,10 +22,10 @@ from optim.search import compare_searches, grid_trials, random_trials
 from surfaces import SURFACES
 from surfaces import network as N
 from surfaces.data import make_model
-from viz import data, decay, gradients, network, race, surface, tuning
+from viz import data, decay, gradients, landscape, network, race, surface, tuning
 from viz.style import PRESENTATION_MAX_HEIGHT, Style, button_height
 
-MODULES = (data, decay, gradients, network, race, surface, tuning)
+MODULES = (data, decay, gradients, landscape, network, race, surface, tuning)
 STYLES = {"normal": Style(), "presentation": Style(presentation=True)}
 
 
@@ -83,6 +84,10 @@ BUILDERS = {
                                                       f_star=0.0, best=(1, 2)),
     "trials_figure": lambda d, st: tuning.trials_figure(d["sweep"], test_viz_tuning.AX, test_viz_tuning.AY,
                                                         grid_trials(9, 0), random_trials(9, 0), st, f_star=0.0),
+    "landscape_figure": lambda d, st: landscape.landscape_figure(
+        test_viz_landscape.uri(), test_viz_landscape.XS, test_viz_landscape.YS, test_viz_landscape.fake_paths(),
+        "Adam", 20, st),
+    "gap_figure": lambda d, st: landscape.gap_figure(test_viz_landscape.fake_paths(), st),
     "best_so_far_figure": lambda d, st: tuning.best_so_far_figure(
         compare_searches(lambda u: (u[:, 0] - 0.3) ** 2 + 1e-3 * u[:, 1], 9, range(6)), st),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import figure
 from ui.state import Setting
 from viz.style import Style
 
@@ -40,7 +41,7 @@ def presentation_css() -> str:
     return PRESENTATION_CSS
 
 
-def plot(fig, key: str | None = None) -> None:
-    """Show a figure full-width, with the mode bar's image export at a projector-friendly scale."""
-    st.plotly_chart(fig, width="stretch", key=key,
-                    config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}})
+def plot(fig, key: str) -> None:
+    """Show a figure full-width, drawn in place across reruns (``ui/figure.py``), with the mode
+    bar's image export at a projector-friendly scale."""
+    figure.show(fig, key)

@@ -25,6 +25,7 @@ PAGES = [
     PageInfo("app_pages/gradients.py", "Vanishing & exploding gradients", ":material/stacked_line_chart:",
              "gradients"),
     PageInfo("app_pages/network.py", "Training a small network", ":material/hub:", "network"),
+    PageInfo("app_pages/landscape.py", "Loss landscape", ":material/landscape:", "landscape"),
     PageInfo("app_pages/tuning.py", "Hyperparameter tuning", ":material/tune:", "tuning"),
 ]
 

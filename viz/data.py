@@ -33,6 +33,7 @@ BATCH_CHOICES = ("1", "16", "32", "64", "128", "m")
 # sizes most often shown together (1, 16, 32, m) are the farthest apart.
 BATCH_COLORS = {"1": "#D55E00", "16": "#CC79A7", "32": "#009E73", "64": "#E69F00", "128": "#56B4E9",
                 "m": "#0072B2"}
+PRESENTATION_DATA_HEIGHT = 540  # the animated figure in presentation mode: title, figure, controls in 720 px
 BAR_LINES = 2.2  # the height of a horizontal colour bar and its labels, in lines of text
 MAX_PATH_POINTS = 2000  # drawn points of a static path (a 100,000-update SGD path is drawn every k-th)
 SEPARABLE_NORM = 20.0  # a logistic "optimum" this far out means Newton ran off: no minimum
@@ -217,6 +218,18 @@ UPDATES = {
     "adagrad": ("s := s + dW²", "W := W − α·dW / √(s + ε)"),
     "adamw": ("v := β₁·v + (1 − β₁)·dW", "s := β₂·s + (1 − β₂)·dW²", "v̂, ŝ := v/(1 − β₁ᵗ), s/(1 − β₂ᵗ)",
               "W := W − α·(v̂ / √(ŝ + ε) + λ·W)"),
+    "amsgrad": ("v := β₁·v + (1 − β₁)·dW", "s := β₂·s + (1 − β₂)·dW²", "v̂, ŝ := v/(1 − β₁ᵗ), max(ŝ, s/(1 − β₂ᵗ))",
+                "W := W − α·v̂ / √(ŝ + ε)"),
+    "adadelta": ("s := β·s + (1 − β)·dW²", "Δ := −√(d + ε) / √(s + ε)·dW", "d := β·d + (1 − β)·Δ²",
+                 "W := W + α·Δ"),
+    "radam": ("v := β₁·v + (1 − β₁)·dW", "s := β₂·s + (1 − β₂)·dW²", "v̂, ŝ := v/(1 − β₁ᵗ), s/(1 − β₂ᵗ)",
+              "W := W − α·r_t·v̂ / √(ŝ + ε)  (ρ_t ≥ 5; before: W − α·v̂)"),
+    "lion": ("c := β₁·m + (1 − β₁)·dW", "m := β₂·m + (1 − β₂)·dW", "W := W − α·(sign(c) + λ·W)"),
+    "schedule_free": ("y := (1 − β₁)·z + β₁·W", "s := β₂·s + (1 − β₂)·dW(y)²",
+                      "z := z − α·(dW(y) / √(ŝ + ε) + λ·y)", "W := (1 − c)·W + c·z"),
+    "muon": ("v := β·v + (1 − β)·dW", "W := W − α·NS(v̄)  (matrices)",
+             "W := W − α·v̄ / √(ŝ + ε)  (vectors: Nadam)"),
+    "sam": ("ε := ρ·dW / ‖dW‖", "W := W − α·∇L(W + ε)"),
 }
 PYTORCH = {"momentum": ("v := β·v + dW", "W := W − α·v"), "nesterov": ("v := β·v + dW", "W := W − α·(dW + β·v)")}
 
@@ -354,20 +367,27 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     f_heads = heads[runs.index(focus)] if focus in runs else np.zeros(len(frames_e), np.int64)
     # make_subplots only lays out the three panels; traces go in as dicts on a figure that is
     # not validated (built from known-good parts: validation costs ~0.5 s a rerun)
-    grid = make_subplots(rows=2, cols=2, column_widths=[0.55, 0.45], row_heights=[0.52, 0.48],
-                         specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.13, vertical_spacing=0.13,
-                         subplot_titles=("full-batch loss and each run's path", "the data and each run's current "
-                                         + ("line" if kind == "linear" else "decision boundary")))
+    grid = make_subplots(rows=2, cols=2, column_widths=[0.55, 0.45],
+                         row_heights=[0.4, 0.6] if style.presentation else [0.52, 0.48],
+                         specs=[[{"rowspan": 2}, {}], [None, {}]], horizontal_spacing=0.13,
+                         vertical_spacing=0.18 if style.presentation else 0.13,
+                         # short titles: at a phone's width each panel is ~150 px wide
+                         subplot_titles=("loss and the paths", "data and the fits" if kind == "linear"
+                                         else "data and the boundaries"))
     fig = go.Figure(layout=grid.layout.to_plotly_json(), _validate=False)
     # add_surface_image sets every axis of a figure: let it set a lone one, then take its picture
     pic = add_surface_image(go.Figure(_validate=False), surface_uri, model.surface.domain).layout
     fig.add_layout_image(pic.images[0])
     fig.update_layout(xaxis=pic.xaxis.to_plotly_json(), yaxis=pic.yaxis.to_plotly_json())
     # the colour bar of the loss lies under its picture: beside it, its labels would run into the
-    # data panel's on a phone
+    # data panel's on a phone; on a projector (wide, short) it stands beside the picture, in the gap
+    # between the panels, so that the figure and its controls fit under the page's title
     left = fig.layout.xaxis.domain
-    bar = colorbar_trace(surface_uri, style, name="L", title_side="right", orientation="h", x=sum(left) / 2,
-                         xanchor="center", yanchor="top", ypad=0, len=0.7 * (left[1] - left[0]))
+    beside = style.presentation
+    bar = colorbar_trace(surface_uri, style, name="L", title_side="top", x=left[1] + 0.005, xanchor="left",
+                         len=0.6) if beside else \
+        colorbar_trace(surface_uri, style, name="L", title_side="right", orientation="h", x=sum(left) / 2,
+                       xanchor="center", yanchor="top", ypad=0, len=0.7 * (left[1] - left[0]))
     if bar is not None:
         bar_index = len(fig.data)
         fig.add_trace(bar)
@@ -421,7 +441,8 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
                                y=-np.arange(n_lines, dtype=np.float32), mode="text", showlegend=False, name="code",
                                textposition="middle right",
                                textfont=dict(family="DejaVu Sans Mono, Consolas, Menlo, monospace",
-                                             size=round(style.font_size * 0.9), color=style.ink)))
+                                             size=round(style.font_size * (0.75 if style.presentation else 0.9)),
+                                             color=style.ink)))
         for line in (code.epoch_line, code.inner_line):
             if line is not None:
                 fig.add_shape(type="rect", x0=0, x1=1, y0=-line - 0.5, y1=-line + 0.5, xref="x3 domain", yref="y3",
@@ -437,7 +458,7 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     frames = [go.Frame(dict(name=f"{e:.4f}", traces=moving, data=first if i == 0 else moving_data(i)),
                        _validate=False) for i, e in enumerate(frames_e)]
     fig.frames = frames
-    below = 2 + (BAR_LINES if bar is not None else 0)  # tick labels, axis title, colour bar
+    below = 2 + (BAR_LINES if bar is not None and not beside else 0)  # tick labels, axis title, colour bar
     fig.update_layout(**play_controls([f.name for f in frames], [f"{e:.2f}" for e in frames_e], style, "epoch ",
                                       frame_ms, lines_below=below))
     names = [n.replace("_1", "₁").replace("_2", "₂") for n in model.param_names]
@@ -447,7 +468,9 @@ def data_race_figure(model, surface_uri: str, runs: list[BatchRun], focus: Batch
     bottom = controls_margin(style, lines_below=below)
     base_layout(fig, style, height=600 + bottom)  # the panels keep their size whatever the controls take
     fig.update_layout(margin=dict(t=70, b=bottom), legend=dict(y=1.06))
-    if bar is not None:  # under the axis title, in the plot's height fraction: that height is known now
+    if beside:  # the page's main figure on a projector: under a two-line title, within 720 pixels
+        fig.update_layout(height=PRESENTATION_DATA_HEIGHT, margin=dict(t=50), legend=dict(y=1.12))
+    elif bar is not None:  # under the axis title, in the plot's height fraction: that height is known now
         fig.data[bar_index].marker.colorbar.y = -controls_offset(style, 2) / (fig.layout.height - 70 - bottom)
     return fig
 

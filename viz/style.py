@@ -20,6 +20,13 @@ OPTIMIZER_COLORS = {
     "nadam": "#882255",
     "adagrad": "#7F7F7F",
     "adamw": "#B8A000",
+    "amsgrad": "#332288",
+    "adadelta": "#44AA99",
+    "radam": "#AA4499",
+    "lion": "#117733",
+    "schedule_free": "#999933",
+    "muon": "#661100",
+    "sam": "#6699CC",
 }
 _EXTRA = ["#332288", "#44AA99", "#AA4499", "#117733", "#999933", "#661100"]
 

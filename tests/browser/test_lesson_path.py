@@ -103,18 +103,21 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
 
 
+@pytest.mark.parametrize("where", ["race", "data", "decay"])
 @pytest.mark.parametrize("size, query, name", [((1280, 720), "?present=1", "present-1280x720"),
                                                ((390, 844), "", "phone-390x844")])
-def test_the_race_controls_fit_and_do_not_overlap(open_page, size, query, name):
-    opened = open_page("/race" + query, width=size[0], height=size[1])
+def test_the_animated_figure_controls_fit_and_do_not_overlap(open_page, where, size, query, name):
+    """The page's animated figure (its first): Play buttons beside, not over, the step slider;
+    on a projector, the figure and its controls within the screen under the title."""
+    opened = open_page(f"/{where}" + query, width=size[0], height=size[1])
     page = opened.page
     fig = '[data-testid="stPlotlyChart"] .js-plotly-plot'
     buttons = _box(page, f"{fig} .updatemenu-container")
     slider = _box(page, f"{fig} .slider-container")
-    assert not _overlap(buttons, slider), f"{name}: the Play buttons cover the step slider"
+    assert not _overlap(buttons, slider), f"{where}, {name}: the Play buttons cover the step slider"
     if query:  # a projector: the figure and its controls fit the screen below the title
         page.evaluate("() => window.scrollTo(0, 0)")
         slider = _box(page, f"{fig} .slider-container")
-        assert slider["bottom"] <= size[1], f"{name}: the step slider ends at {slider['bottom']} px"
-    opened.screenshot(f"race-{name}")
+        assert slider["bottom"] <= size[1], f"{where}, {name}: the step slider ends at {slider['bottom']} px"
+    opened.screenshot(f"{where}-{name}")
     _healthy(opened, name)

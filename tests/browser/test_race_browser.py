@@ -38,3 +38,29 @@ def test_view_controls_rerun_only_their_part(open_page):
     assert page.get_by_text("Update 1 → 2").count() == 1
     assert page.evaluate(kept) and "walk_k=1" in page.url
     assert opened.real_errors() == []
+
+
+def test_a_slider_step_updates_the_figures_in_place(open_page):
+    """After a hyperparameter step, the race and loss figures are the same drawn elements, with
+    the new runs drawn into them (ui/figure.py: Plotly.react, not a new chart), and the frames
+    of the animation are the new ones."""
+    from bench.bench_browser import hparam_slider
+    from browser.conftest import rerun_and_wait
+
+    opened = open_page("/race?opts=gd&steps=100")
+    page = opened.page
+    page.evaluate("""() => { window.__figs = [...document.querySelectorAll('.js-plotly-plot')];
+        window.__before = window.__figs.map(g => JSON.stringify(g._fullData.map(t => [t.x, t.y])));
+        window.__frames = JSON.stringify(window.__figs[0]._transitionData._frames.at(-1).data); }""")
+    slider = hparam_slider(page)
+    slider.focus()
+    rerun_and_wait(page, lambda: page.keyboard.press("ArrowRight"), min_plots=2)
+    same, changed, frames = page.evaluate("""() => {
+        const now = [...document.querySelectorAll('.js-plotly-plot')];
+        return [now.length === window.__figs.length && now.every((g, i) => g === window.__figs[i]),
+                now.map((g, i) => JSON.stringify(g._fullData.map(t => [t.x, t.y])) !== window.__before[i]),
+                JSON.stringify(now[0]._transitionData._frames.at(-1).data) !== window.__frames]; }""")
+    assert same, "a figure was replaced by a new element"
+    assert all(changed), f"a figure still shows the old runs: {changed}"
+    assert frames, "the animation still has the old frames"
+    assert opened.real_errors() == []

@@ -1,0 +1,93 @@
+"""Online runs (time-varying objectives, projection) against a NumPy loop, and the lesson "Adam can
+fail" (Reddi et al., 2018) measured with the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lessons import online as L
+from optim import run, run_many
+from optim.runner import compile_count
+from surfaces.online import average_regret, reddi, slopes
+
+P = reddi(3.0)
+
+
+def np_online(rule, T, lr, beta2, x0=0.0, C=3.0, eps=1e-8):
+    """Adam (β₁ = 0) or AMSGrad on Reddi's problem in NumPy float64, projected onto [−1, 1]."""
+    x, s, s_max, xs, losses = x0, 0.0, 0.0, [x0], []
+    for t in range(1, T + 1):
+        c = C if t % 3 == 1 else -1.0
+        losses.append(c * x)
+        s = beta2 * s + (1 - beta2) * c * c
+        s_hat = s / (1 - beta2**t)
+        s_max = max(s_max, s_hat)
+        den = np.sqrt((s_max if rule == "amsgrad" else s_hat) + eps)
+        x = float(np.clip(x - lr * c / den, -1.0, 1.0))
+        xs.append(x)
+    return np.array(xs), np.array(losses)
+
+
+@pytest.mark.parametrize("rule", ["adam", "amsgrad"])
+def test_online_projected_run_matches_numpy_loop(rule):
+    beta2 = 0.1
+    tr = run(rule, P.grad, np.array([0.0]), 1200, loss_fn=P.loss, time_varying=True, project=P.box,
+             lr=0.01, beta1=0.0, beta2=beta2, eps=1e-8)
+    xs, losses = np_online(rule, 1200, 0.01, beta2)
+    np.testing.assert_allclose(np.asarray(tr.params)[:, 0], xs, atol=1e-5)
+    # loss[i] is the loss of round i + 1 at params[i]
+    np.testing.assert_allclose(np.asarray(tr.loss)[:-1], losses, atol=1e-5)
+    # the gradient of round t is read at params[t − 1]
+    np.testing.assert_allclose(np.asarray(tr.grads)[:, 0], slopes(P, 1200))
+    # the projection was active: the iterate sits on a bound
+    assert np.isclose(np.abs(np.asarray(tr.params)).max(), 1.0)
+
+
+def test_online_runs_do_not_recompile_and_run_many_matches():
+    x0 = np.array([0.0])
+    run("adam", P.grad, x0, 300, loss_fn=P.loss, time_varying=True, project=P.box, lr=0.01, beta1=0.0, beta2=0.1)
+    n = compile_count()
+    for kw in ({"lr": 0.02}, {"beta2": 0.999}, {"beta1": 0.5}):
+        run("adam", P.grad, x0, 300, loss_fn=P.loss, time_varying=True, project=(-0.5, 0.5),
+            **{"lr": 0.01, "beta1": 0.0, "beta2": 0.1, **kw})
+    assert compile_count() == n
+    many = run_many("adam", P.grad, np.array([[0.0], [0.5]]), 300, loss_fn=P.loss, time_varying=True,
+                    project=P.box, lr=np.array([0.01, 0.02]), beta1=0.0, beta2=0.1)
+    for i, (x, lr) in enumerate([(0.0, 0.01), (0.5, 0.02)]):
+        one = run("adam", P.grad, np.array([x]), 300, loss_fn=P.loss, time_varying=True, project=P.box,
+                  lr=lr, beta1=0.0, beta2=0.1)
+        np.testing.assert_allclose(np.asarray(many.params[i]), np.asarray(one.params), atol=1e-6)
+
+
+def test_average_regret_by_hand():
+    x = np.array([0.0, 1.0, -1.0, 0.5])
+    c = np.array([3.0, -1.0, -1.0, 3.0])
+    played = np.cumsum(c * x)
+    best = -np.abs(np.cumsum(c))  # min over [−1, 1] of (Σ c) x
+    np.testing.assert_allclose(average_regret(P, x), (played - best) / np.arange(1, 5))
+    with pytest.raises(ValueError, match="exceed 2"):
+        reddi(2.0)
+
+
+def test_adam_can_fail_holds_with_the_papers_settings():
+    lesson = L.LESSONS["adam_fails"]
+    assert lesson.settings["steps"] >= 3000 and lesson.settings["C"] > 2
+    runs = L.measure(lesson)
+    v = L.check_adam_fails(runs)
+    assert v.holds is True, v.detail
+    assert runs["adam"]["x"][-1] > 0.5 and runs["amsgrad"]["x"][-1] < -0.5
+    assert runs["adam_large_beta2"]["x"][-1] < -0.5
+    # the numbers the claim box would show are the runs'
+    assert f"{runs['adam']['x'][-1]:+.3f}" in v.detail
+    # and the same loop in NumPy agrees on where Adam and AMSGrad end
+    for rule in ("adam", "amsgrad"):
+        xs, _ = np_online(rule, 3000, 0.01, 0.1)
+        assert abs(xs[-1] - runs[rule]["x"][-1]) < 1e-3
+
+
+def test_the_check_refuses_what_is_not_the_claim():
+    runs = L.measure(L.LESSONS["adam_fails"])
+    swapped = {**runs, "adam": runs["amsgrad"]}
+    assert L.check_adam_fails(swapped).holds is False
+    assert L.check_adam_fails({"adam": runs["adam"]}).holds is None
