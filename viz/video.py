@@ -96,6 +96,8 @@ def page_html(fig: go.Figure, width: int) -> str:
     its 4.6 MB inline to Chromium costs 1–4 s more."""
     still = go.Figure(fig, _validate=False) if isinstance(fig, go.Figure) else go.Figure(fig)
     still.layout.updatemenus = []
+    for slider in still.layout.sliders:  # the thumb jumps (its 150 ms glide would lag a frame behind)
+        slider.transition = dict(duration=0)
     still.update_layout(width=width, autosize=False)
     js = PLOTLY_JS.as_uri() if PLOTLY_JS.exists() else True
     return still.to_html(include_plotlyjs=js, full_html=True, auto_play=False, div_id="fig",

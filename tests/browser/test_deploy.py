@@ -11,8 +11,8 @@ import socket
 import time
 
 import pytest
-from browser.conftest import CHROMIUM, goto_and_wait, rerun_and_wait
 
+from browser.conftest import CHROMIUM, goto_and_wait, rerun_and_wait
 from deploy.serve_class import COOKIE, config, nginx_path, serving
 
 START_JS = """() => {
@@ -70,19 +70,15 @@ def test_the_config_names_every_worker_once_and_leaves_no_field(tmp_path):
 
 
 @pytest.mark.browser
-def test_two_students_through_nginx_get_their_own_pages_on_their_own_workers(needs, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_two_students_through_nginx_get_their_own_pages_on_their_own_workers(needs, browser, tmp_path):
     proxy, *workers = _free_ports(3)
     starts = [(-1.5, 1.25), (2.0, -0.75)]
     with serving(workers=2, listen=f"127.0.0.1:{proxy}", base_port=workers[0], warmup=False, quiet=True,
-                 logs=tmp_path) as cls, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        pinned, pages = [], []
+                 logs=tmp_path) as cls:
+        pinned, pages, contexts = [], [], []
         for x0, y0 in starts:  # one student after the other: round robin sends them to different workers
             ctx = browser.new_context(viewport={"width": 1200, "height": 900})  # its own cookies
+            contexts.append(ctx)
             page = ctx.new_page()
             goto_and_wait(page, f"{cls.url}/race?opts=gd,adam&steps=60&x0={x0}&y0={y0}", min_plots=1)
             pinned.append({c["name"]: c["value"] for c in ctx.cookies()}[COOKIE])
@@ -92,7 +88,8 @@ def test_two_students_through_nginx_get_their_own_pages_on_their_own_workers(nee
             rerun_and_wait(page, lambda page=page: page.get_by_text("log scale").click(), min_plots=2)
             assert "logy=0" in page.url and page.evaluate(START_JS) == pytest.approx([x0, y0])
             assert page.query_selector('[data-testid="stException"]') is None
-        browser.close()
+        for ctx in contexts:
+            ctx.close()
         # nginx logs a websocket when it closes: wait for both (or fail after a minute)
         deadline = time.monotonic() + 60
         while True:
