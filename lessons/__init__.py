@@ -19,6 +19,7 @@ PATH: list[Lesson] = [
     race.LESSONS["momentum"],
     race.LESSONS["plateau"],
     race.LESSONS["adam_family"],
+    race.LESSONS["sign_descent"],
     online.LESSONS["adam_fails"],
     decay.LESSONS["oscillates"],
     gradients.LESSONS["vanishing"],
