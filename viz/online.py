@@ -80,14 +80,16 @@ def online_figure(runs: list[OnlineRun], best: float, box: tuple[float, float], 
                                _validate=False))
     fig.frames = frames
     names = [str(int(k)) for k in ks]
-    fig.update_layout(**play_controls(names, names, style, "round ", frame_ms))
+    fig.update_layout(**play_controls(names, names, style, "round ", frame_ms, lines_below=2))
     lo, hi = box
     pad = 0.05 * (hi - lo)
-    fig.update_yaxes(title_text="iterate x_t", range=[lo - pad, hi + pad], row=1, col=1)
-    fig.update_yaxes(title_text="average regret R_T / T", row=2, col=1)
+    fig.update_yaxes(title_text="iterate x<sub>t</sub>", range=[lo - pad, hi + pad], row=1, col=1)
+    fig.update_yaxes(title_text="average regret R<sub>T</sub> / T", row=2, col=1)
     fig.update_xaxes(title_text="round t", row=2, col=1)
     base_layout(fig, style, height=640, main=True)
-    fig.update_layout(margin=dict(b=controls_margin(style)))
+    fig.update_layout(margin=dict(b=controls_margin(style, 2)))  # the ticks and the axis title under the plot
+    if style.presentation:  # a legend at the left would cover the axis titles: above, as on a laptop
+        fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
     return fig
 
 
@@ -105,5 +107,5 @@ def steps_figure(runs: list[OnlineRun], C: float, style: Style, rounds: int = 30
                                  marker=dict(color=r.color, size=style.marker_size * 0.7)))
     fig.add_hline(y=0.0, line=dict(color=style.ink, width=1))
     fig.update_xaxes(title_text=f"round t (shaded: gradient +{C:g}; the others: −1)", dtick=3, tick0=1)
-    fig.update_yaxes(title_text="step x_{t+1} − x_t")
+    fig.update_yaxes(title_text="step x<sub>t+1</sub> − x<sub>t</sub>")
     return base_layout(fig, style, height=360)
