@@ -7,11 +7,11 @@ the runs from the lesson's settings with the engine, as the page does, and check
 The home page's cards, each page's lesson menu, caption and claim box, and the tests all read
 these objects: a claim is stated once and checked wherever it is shown."""
 
-from lessons import data, decay, gradients, landscape, network, race, tuning
+from lessons import data, decay, gradients, landscape, network, online, race, tuning
 from lessons.core import Lesson, Verdict
 
 # Every page's lessons module, by the page's url path.
-MODULES = {m.PAGE: m for m in (race, data, decay, gradients, network, landscape, tuning)}
+MODULES = {m.PAGE: m for m in (race, online, data, decay, gradients, network, landscape, tuning)}
 
 # The lesson path of the home page, in the course's order.
 PATH: list[Lesson] = [
@@ -19,6 +19,8 @@ PATH: list[Lesson] = [
     race.LESSONS["momentum"],
     race.LESSONS["plateau"],
     race.LESSONS["adam_family"],
+    race.LESSONS["sign_descent"],
+    online.LESSONS["adam_fails"],
     decay.LESSONS["oscillates"],
     gradients.LESSONS["vanishing"],
     network.LESSONS["defaults"],

@@ -152,6 +152,44 @@ def check_adam_family(runs: Runs, surface: Surface, tol: float = TOL, far: float
         for n in ("nadam", "adam", "momentum", "adamax")))
 
 
+def sign_steps(rec) -> tuple[float, float]:
+    """(λ̂, worst) for a run whose every step should be Lion's, ΔW = −α_t (±1 + λ W): the decay λ̂
+    fitted by least squares to ΔW − α_t sign(ΔW) = −α_t λ W, and the largest deviation of any
+    coordinate's step from ±α_t − α_t λ̂ W, in units of α_t (0 for exact sign steps)."""
+    p = np.asarray(rec["params"], np.float64)[: _last(rec) + 1]
+    d, w = np.diff(p, axis=0), p[:-1]
+    a = np.asarray(rec["lr"], np.float64)[: len(d), None]
+    r = d - a * np.sign(d)
+    aw = a * w
+    lam = float(-np.sum(r * aw) / np.sum(aw * aw)) if np.sum(aw * aw) > 0 else 0.0
+    return lam, float(np.max(np.abs(r + lam * aw) / a)) if len(d) else 0.0
+
+
+def check_sign_descent(runs: Runs, surface: Surface, tol: float = TOL, exact: float = 1e-3, shrink: float = 0.01,
+                       late: int = 100, hop: float = 1e-4, settled: float = 1e-5) -> Verdict:
+    """Every step of Lion moves each coordinate by ±α_t (plus α_t λ̂ W, λ̂ its fitted decay) within
+    ``exact`` α_t; Adam's last step is below ``shrink`` α in each coordinate; Lion reaches f − f* ≤ tol
+    before Adam; over the last ``late`` steps Lion's f − f* rises above ``hop`` and Adam's stays below
+    ``settled``."""
+    if v := missing(runs, ("lion", "adam"), _label):
+        return v
+    lion, adam = runs["lion"], runs["adam"]
+    lam, worst = sign_steps(lion)
+    last = np.abs(np.diff(np.asarray(adam["params"], np.float64)[_last(adam) - 1: _last(adam) + 1], axis=0))[0]
+    a_end = float(adam["lr"][_last(adam) - 1])
+    hit = {n: reached(runs[n], surface, tol) for n in ("lion", "adam")}
+    tail = {n: float(gap(runs[n], surface)[max(_last(runs[n]) - late + 1, 0): _last(runs[n]) + 1].max())
+            for n in ("lion", "adam")}
+    ok = (worst <= exact and np.all(last < shrink * a_end) and hit["lion"] is not None
+          and (hit["adam"] is None or hit["lion"] < hit["adam"]) and tail["lion"] > hop and tail["adam"] < settled)
+    return Verdict(bool(ok), f"Lion's {_last(lion)} steps: every coordinate moved ±α"
+                   + (f" − αλW (λ fitted {lam:.3g})" if abs(lam) > 1e-4 else "")
+                   + f" to within {worst:.1e} α; Adam's last step ({last[0]:.1e}, {last[1]:.1e}) = "
+                   f"({last[0] / a_end:.1e} α, {last[1] / a_end:.1e} α); f − f* ≤ {tol:g} at step: "
+                   + ", ".join(f"{_label(n)} {hit[n] if hit[n] is not None else 'never'}" for n in hit)
+                   + f"; highest f − f* over the last {late} steps: Lion {tail['lion']:.2g}, Adam {tail['adam']:.2g}")
+
+
 def _race(surface: str, opts: tuple[str, ...], steps: int, **lrs: float) -> dict[str, Any]:
     """The race page's settings of a lesson: surface, start (the surface's), optimizers, steps and
     their learning rates (the other hyperparameters at their defaults)."""
@@ -199,6 +237,19 @@ LESSONS: dict[str, Lesson] = {
             "smaller and after 1,000 steps it is still far (f − f* > 1). Momentum at its default α = 0.01 reaches "
             "the tolerance too, and before Adam.",
             check_adam_family,
+        ),
+        Lesson(
+            "sign_descent", "Sign descent: Lion",
+            "Lion keeps only the sign of its momentum: every coordinate moves by exactly ±α, on the flat axis as on "
+            "the steep one, where Adam's steps shrink with its gradients.",
+            PAGE, _race("bowl", ("lion", "adam"), 1000, lion=0.01, adam=0.01),
+            "Lion's update is the sign of a momentum: with no weight decay (λ = 0) every one of its 1,000 steps moves "
+            "x and y by exactly ±α = ±0.01 (with a decay λ, by ±α − αλW), on the flat axis x as on the steep one y. "
+            "Adam's first step is also α in each coordinate, but its steps shrink where its gradients do: its last "
+            "one is below α/100. Lion crosses the bowl first (f − f* ≤ 10⁻³ before Adam), but its steps cannot "
+            "shrink: it keeps hopping around the minimum by α, and over its last 100 steps f − f* still rises above "
+            "10⁻⁴, while Adam's stays below 10⁻⁵.",
+            check_sign_descent,
         ),
     ]
 }

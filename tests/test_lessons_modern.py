@@ -73,8 +73,9 @@ def test_average_regret_by_hand():
 def test_adam_can_fail_holds_with_the_papers_settings():
     lesson = L.LESSONS["adam_fails"]
     assert lesson.settings["steps"] >= 3000 and lesson.settings["C"] > 2
-    runs = L.measure(lesson)
+    runs = L.run_lesson(lesson)
     v = L.check_adam_fails(runs)
+    assert L.measure(lesson) == v
     assert v.holds is True, v.detail
     assert runs["adam"]["x"][-1] > 0.5 and runs["amsgrad"]["x"][-1] < -0.5
     assert runs["adam_large_beta2"]["x"][-1] < -0.5
@@ -87,7 +88,61 @@ def test_adam_can_fail_holds_with_the_papers_settings():
 
 
 def test_the_check_refuses_what_is_not_the_claim():
-    runs = L.measure(L.LESSONS["adam_fails"])
+    runs = L.run_lesson(L.LESSONS["adam_fails"])
     swapped = {**runs, "adam": runs["amsgrad"]}
     assert L.check_adam_fails(swapped).holds is False
     assert L.check_adam_fails({"adam": runs["adam"]}).holds is None
+
+
+def test_the_pages_why_measures_the_cycles_of_the_lessons_runs():
+    """The online page explains the drift by the first ten cycles of three rounds: Adam's step on the
+    large gradient's round is smaller than its two steps up together (it nets upwards), AMSGrad's and
+    the large β₂'s net downwards.  AMSGrad's steps by the formula: ŝ_max = C² from round 1 on, so it
+    moves −α C / C = −α, then +α / C twice."""
+    runs = L.run_lesson(L.LESSONS["adam_fails"])
+    down, up, net = L.cycles(runs["adam"]["x"])
+    assert down < 0 < up and net > 0 and -down < 2 * up
+    assert L.cycles(runs["adam_large_beta2"]["x"])[2] < 0
+    lr, C = L.BASE["lr"], L.BASE["C"]
+    np.testing.assert_allclose(L.cycles(runs["amsgrad"]["x"]), (-lr, lr / C, -lr + 2 * lr / C), rtol=1e-4)
+    x = np.array([0.0, -1.0, 0.5, 1.0, -0.5, 0.0, 0.5])
+    assert L.cycles(x, 5) == pytest.approx((-1.25, 0.75, 0.25))  # two whole cycles
+
+
+# --- Sign descent: Lion beside Adam on the race page ----------------------------------------------------
+
+
+def test_sign_steps_fit_the_decay_and_measure_the_deviation_by_hand():
+    from lessons import race as R
+
+    lr, lam = 0.1, 0.5
+    w = [np.array([1.0, -2.0])]
+    for s in ([1, -1], [-1, -1], [1, 1]):  # ΔW = −α (s + λ W)
+        w.append(w[-1] - lr * (np.array(s, float) + lam * w[-1]))
+    rec = {"params": np.array(w), "lr": np.full(3, lr), "diverged_at": None, "loss": np.zeros(4)}
+    got_lam, worst = R.sign_steps(rec)
+    assert got_lam == pytest.approx(lam) and worst < 1e-12
+    rec["params"] = rec["params"].copy()
+    rec["params"][2, 0] += 0.03  # one coordinate's step off by 0.3 α (and the next one too)
+    assert R.sign_steps(rec)[1] > 0.2
+
+
+def test_the_sign_descent_check_measures_the_lessons_runs_and_refuses_adam_as_lion():
+    from lessons import race as R
+    from surfaces import SURFACES
+
+    lesson = R.LESSONS["sign_descent"]
+    runs = R.run_lesson(lesson)
+    v = lesson.verdict(runs, SURFACES["bowl"])
+    assert v.holds is True, v.detail
+    steps = np.abs(np.diff(runs["lion"]["params"], axis=0))
+    np.testing.assert_allclose(steps, 0.01, rtol=1e-4)  # every coordinate, every step: α
+    a = np.abs(np.diff(runs["adam"]["params"], axis=0))
+    assert a[0] == pytest.approx([0.01, 0.01], rel=1e-4) and np.all(a[-1] < 1e-4)
+    assert lesson.verdict({**runs, "lion": runs["adam"]}, SURFACES["bowl"]).holds is False
+    assert lesson.verdict({"adam": runs["adam"]}, SURFACES["bowl"]).holds is None
+    # with a weight decay the steps are ±α − αλW, and the check finds λ
+    import dataclasses
+    decayed = dataclasses.replace(lesson, settings={**lesson.settings, "lion.weight_decay": 0.1})
+    lam, worst = R.sign_steps(R.run_lesson(decayed)["lion"])
+    assert lam == pytest.approx(0.1, rel=1e-3) and worst < 1e-3

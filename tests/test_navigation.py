@@ -53,6 +53,7 @@ def widget(at: AppTest, page: str, name: str):
 LINKS = {
     "race": {"surface": "rosenbrock", "opts": "adam,nesterov", "steps": "700", "noise": "5", "tol": "1e-06",
              "x0": "0.5", "y0": "2", "adam.lr": "0.05"},
+    "online": {"preset": "free", "C": "5", "runs": "adam,gd", "steps": "600", "paper": "0", "beta2": "0.2"},
     "data": {"m": "2000", "noise": "2", "epochs": "3", "opt": "adam", "sizes": "16,m"},
     "decay": {"steps": "1500", "surface": "rosenbrock", "preset": "free", "scheds": "constant,cosine"},
     "gradients": {"preset": "tanh_xavier", "depth": "12"},
@@ -60,8 +61,8 @@ LINKS = {
     "landscape": {"opts": "adam,gd", "epochs": "10", "plane": "random", "grid": "15", "preset": "free"},
     "tuning": {"surface": "bowl", "opt": "rmsprop", "hy": "eps", "steps": "100", "n": "16"},
 }
-WALK = ["race", "tuning", "data", "network", "landscape", "gradients", "decay", "race", "data", "decay", "home",
-        "network", "tuning", "landscape", "gradients", "race"]
+WALK = ["race", "online", "tuning", "data", "network", "landscape", "gradients", "decay", "race", "data", "online",
+        "decay", "home", "network", "tuning", "landscape", "gradients", "race"]
 
 
 def test_every_page_arrived_at_by_the_sidebar_shows_its_defaults_whatever_the_last_page_set():

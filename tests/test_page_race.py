@@ -145,6 +145,7 @@ def test_every_lesson_from_the_menu_sets_the_race_and_its_claim_holds():
         assert len(got) == 1 and got[0].startswith("✓") and "your changes" not in got[0], (key, got)
         assert str(at.query_params["preset"]) in (key, f"['{key}']")
     # a change after the lesson: measured again, on the new runs, and the box says so
+    at = at.sidebar.selectbox(key="race:preset").set_value("adam_family").run()
     at = at.sidebar.select_slider(key="race:momentum.lr").set_value(0.0001).run()
     got = verdicts(at)
     assert len(got) == 1 and got[0].startswith("✗") and "your changes" in got[0], got

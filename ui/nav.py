@@ -20,6 +20,7 @@ class PageInfo:
 PAGES = [
     PageInfo("app_pages/home.py", "Home", ":material/home:", ""),
     PageInfo("app_pages/race.py", "Optimizer race", ":material/sports_score:", "race"),
+    PageInfo("app_pages/online.py", "Where Adam fails", ":material/report:", "online"),
     PageInfo("app_pages/data.py", "Batch, SGD, mini-batch", ":material/dataset:", "data"),
     PageInfo("app_pages/decay.py", "Learning-rate decay", ":material/trending_down:", "decay"),
     PageInfo("app_pages/gradients.py", "Vanishing & exploding gradients", ":material/stacked_line_chart:",

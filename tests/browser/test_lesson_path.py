@@ -103,7 +103,7 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
 
 
-@pytest.mark.parametrize("where", ["race", "data", "decay", "landscape"])
+@pytest.mark.parametrize("where", ["race", "online", "data", "decay", "landscape"])
 @pytest.mark.parametrize("size, query, name", [((1280, 720), "?present=1", "present-1280x720"),
                                                ((390, 844), "", "phone-390x844")])
 def test_the_animated_figure_controls_fit_and_do_not_overlap(open_page, where, size, query, name):
