@@ -25,6 +25,20 @@ def test_below_the_limit_nothing_is_dropped():
 
 def test_past_the_limit_the_compiled_programs_go():
     _one_program()
-    assert memory.bound(limit_mb=1.0) is True and T.compiled_programs() == 0
+    assert memory.bound(limit_mb=1.0, margin_mb=0.0) is True and T.compiled_programs() == 0
     _one_program()  # and the next run compiles (or loads) its program again
     assert T.compiled_programs() == 1
+
+
+def test_a_process_that_stays_above_the_limit_does_not_clear_at_every_run():
+    """After a clearing, the next one waits for the process to grow by the margin: a process
+    whose results alone exceed the limit would otherwise recompile its programs at every rerun."""
+    _one_program()
+    assert memory.bound(limit_mb=1.0, margin_mb=0.0) is True
+    _one_program()
+    assert memory.bound(limit_mb=1.0, margin_mb=300.0) is False and T.compiled_programs() == 1
+    held = memory.rss_mb()
+    ballast = np.ones(int(350e6 / 8))  # the process grows by 350 MB: past the margin
+    assert memory.rss_mb() > held + 300
+    assert memory.bound(limit_mb=1.0, margin_mb=300.0) is True and T.compiled_programs() == 0
+    del ballast
