@@ -485,7 +485,7 @@ def caption_goldstein_price(runs: Runs, surface: Surface) -> Verdict:
                    + ", ".join(f"{ratio[n]:.0f}× for {_label(n)}" for n in ratio))
 
 
-def caption_sharp_flat(runs: Runs, surface: Surface, near: float = 0.01, by: int = 150, away: float = 0.3) -> Verdict:
+def caption_sharp_flat(runs: Runs, surface: Surface, near: float = 0.02, by: int = 150, away: float = 0.3) -> Verdict:
     """Every run reaches f − f* ≤ 10⁻³ within ``by`` steps and ends within ``near`` of the global
     (sharp) minimum; no run's path comes within ``away`` of the local (flat) one."""
     sharp, flat = np.asarray(surface.minima[0]), np.asarray(surface.local_minima[0])
@@ -551,7 +551,7 @@ _CAPTIONS: dict[str, tuple[str, Callable[[Runs, Surface], Verdict]]] = {
     "sharp_flat": ("A long valley, flat along x, whose wide minimum at (0.8, 0) has curvatures 0.4 and 20, with a "
                    "narrow pit at the origin on its floor (0.05 wide, curvature 140), 0.17 deeper: the global "
                    "minimum. From (−0.7, 0.4) all four runs drop to the floor, follow it and fall into the pit: each "
-                   "reaches f − f* ≤ 10⁻³ within 150 steps and ends within 0.01 of the pit's minimum, none comes "
+                   "reaches f − f* ≤ 10⁻³ within 150 steps and ends within 0.02 of the pit's minimum, none comes "
                    "within 0.3 of the wide minimum. A descent method stops in the first minimum on its way, however "
                    "narrow; lesson “Flat minima: SAM” races SAM here.", caption_sharp_flat),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -88,6 +89,14 @@ def test_the_flat_minima_check_refuses_swapped_or_missing_runs(flat_runs):
     assert R.measure(_with(lesson, **{"sam.rho": 0.0})).holds is False
 
 
+def test_the_sharp_flat_caption_says_no_when_the_runs_do_not_bear_it_out():
+    caption = R.CAPTIONS["sharp_flat"]
+    assert R.measure(caption).holds is True
+    assert R.measure(_with(caption, steps=100)).holds is False  # GD needs 122 steps to reach the pit
+    assert R.measure(_with(caption, x0=0.9, y0=0.1)).holds is False  # from beside the wide minimum: all stay there
+    assert caption.verdict({}, SHARP_FLAT).holds is None
+
+
 def test_the_lessons_of_today_are_on_the_path():
     keys = [(le.page, le.key) for le in PATH]
     assert ("race", "flat_minima") in keys
@@ -162,3 +171,22 @@ def test_the_orthogonal_check_refuses_swapped_or_missing_runs(muon_runs):
     assert check({"muon": muon_runs["muon"]}).holds is None
     one_hidden = {k: {**r, "update_sv": r["update_sv"][:1] + r["update_sv"][2:]} for k, r in muon_runs.items()}
     assert check(one_hidden).holds is None
+
+
+def test_the_panels_words_newton_schulz_sends_singular_values_to_its_range():
+    """The Muon panel's caption: every singular value of v̄ above 0.2 % of ‖v̄‖ goes to within
+    ``NS_RANGE``, those far below stay near 0."""
+    from optim.rules_modern import newton_schulz
+    from ui.muon_panel import NS_RANGE
+
+    rng = np.random.default_rng(0)
+    u, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    v, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    for low in (2e-3, 1e-2, 0.3):
+        s = np.geomspace(1.0, low, 15)
+        s = np.append(s, 1e-7) / np.linalg.norm(np.append(s, 1e-7))
+        s[-2] = max(s[-2], 2e-3)  # the smallest kept value at least 0.2 % of the norm
+        out = np.linalg.svd(np.asarray(newton_schulz(jnp.asarray(u @ np.diag(s) @ v.T, jnp.float32), 1e-7)),
+                            compute_uv=False)
+        assert NS_RANGE[0] <= out[:-1].min() and out.max() <= NS_RANGE[1], (low, out)
+        assert out[-1] < 1e-3

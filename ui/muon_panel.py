@@ -12,6 +12,7 @@ from viz.network import NetRun, update_spectrum_figure
 OWN_SCHEDULE_NOTE = ("Schedule-free AdamW ignores this schedule: it runs at a constant α, since averaging its "
                      "iterates is its schedule.")
 LAYER = 1  # the weight matrix from the first hidden layer to the second: width × width
+NS_RANGE = (0.68, 1.21)  # where Newton–Schulz sends singular values ≥ 0.2 % of the norm (tests/test_lessons_today.py)
 
 
 def hidden_layer(runs: list[NetRun]) -> int | None:
@@ -32,6 +33,8 @@ def update_panel(runs: list[NetRun], style) -> None:
         return
     plot(update_spectrum_figure(runs, layer, style), key="update_sv")
     st.caption("The last update ΔW of the weights from hidden layer 1 to hidden layer 2, its singular values "
-               "σ₁ ≥ σ₂ ≥ … divided by the largest. Muon replaces its momentum by U Vᵀ (Newton–Schulz): "
-               "every direction of the step gets about the same size. Adam-type rules scale each weight apart, "
-               "and a few directions dominate their step.")
+               "σ₁ ≥ σ₂ ≥ … divided by the largest. Muon's step is α NS(v̄) ≈ α U Vᵀ for its momentum "
+               "v̄ = U Σ Vᵀ: Newton–Schulz sends every singular value of v̄ above 0.2 % of its norm to between "
+               f"{NS_RANGE[0]} and {NS_RANGE[1]}, and leaves those near 0 near 0: orthogonalizing cannot create a "
+               "direction the gradients do not move (a network that fits its data well has few). The lesson "
+               "“Orthogonalized updates: Muon” compares its step with AdamW's.")
