@@ -68,7 +68,8 @@ OWN_SCHEDULE = frozenset({"schedule_free"})
 
 def schedule_of(optimizer: str, schedule: str, schedule_params):
     """(schedule, its parameters) a run of ``optimizer`` uses when the page's schedule is
-    ``schedule``: constant for the rules of ``OWN_SCHEDULE``, the page's for every other."""
+    ``schedule``: constant for the rules of ``OWN_SCHEDULE`` (no parameters, of the kind given: a
+    dict, or the page's tuple of items), the page's for every other."""
     return ("constant", type(schedule_params)()) if optimizer in OWN_SCHEDULE else (schedule, schedule_params)
 
 
