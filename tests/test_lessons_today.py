@@ -85,6 +85,9 @@ def test_the_flat_minima_check_refuses_swapped_or_missing_runs(flat_runs):
     assert lesson.verdict(swapped, SHARP_FLAT).holds is False
     assert lesson.verdict({"gd": flat_runs["gd"]}, SHARP_FLAT).holds is None
     assert lesson.verdict(flat_runs, SURFACES["bowl"]).holds is None  # no flat minimum named there
+    # from just above the pit GD reaches the floor already in it: not the claim's slide along the floor
+    v = R.measure(_with(lesson, x0=-0.1))
+    assert v.holds is False and "GD on the floor" in v.detail
     # GD at ρ = 0 is SAM without its probe: it falls into the pit too
     assert R.measure(_with(lesson, **{"sam.rho": 0.0})).holds is False
 
