@@ -9,13 +9,14 @@ import streamlit as st
 from lessons.network import BASE, L2_OFF, L2_ON, LESSONS
 from optim import OPTIMIZERS
 from surfaces import network as N
-from surfaces.training import as_record, default_init, make_data, timed_fit
+from surfaces.training import OWN_SCHEDULE, as_record, default_init, make_data, schedule_of, timed_fit
 from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.eos_panel import EOS_SETTINGS, eos_panel, eos_runs
 from ui.export import download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
+from ui.muon_panel import OWN_SCHEDULE_NOTE, update_panel
 from ui.state import S, Setting
 from ui.widgets import log_options, optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
@@ -127,6 +128,8 @@ side.select_slider("epochs", EPOCHS, key=S.key("epochs"))
 with side.expander("learning-rate schedule"):
     sched_name, sched_params = schedule_panel(SCHED)
     st.caption("t counts the updates (mini-batches), from 0.")
+    if OWN_SCHEDULE & set(chosen):
+        st.caption(OWN_SCHEDULE_NOTE)
 side.toggle("Overfitting panel: the first optimizer with λ = 0 and with this λ", key=S.key("compare"))
 
 k = int(S.classes) if len(info.classes) > 1 else 2
@@ -176,7 +179,8 @@ if compare:
 with st.spinner(f"Training {len(jobs)} run{'s' * (len(jobs) > 1)}: the first run of a new shape or optimizer "
                 "compiles for a few seconds…", show_time=True):
     recs = in_parallel(train_run, [(data_key, sizes, act, loss, run_lam, name, configs[name][0].convention,
-                                    tuple(sorted(configs[name][1].items())), batch, epochs, *sched_key, int(S.seed))
+                                    tuple(sorted(configs[name][1].items())), batch, epochs,
+                                    *schedule_of(name, *sched_key), int(S.seed))
                                    for name, _, run_lam, _ in jobs])
 runs = [NetRun(name, label, rec, chosen.index(name), run_lam, color)
         for (name, label, run_lam, color), rec in zip(jobs, recs)]
@@ -206,6 +210,7 @@ st.caption("The class each network predicts at every point of the plane (light c
            "(filled) and the test points (open). Press Play, or drag the slider through the epochs.")
 boundaries = boundary_figure(main, data, sty)
 plot(boundaries, key="boundaries")
+update_panel(main, sty)
 
 if S.compare:
     st.subheader("Overfitting: L2 regularization")

@@ -20,10 +20,13 @@ PATH: list[Lesson] = [
     race.LESSONS["plateau"],
     race.LESSONS["adam_family"],
     race.LESSONS["sign_descent"],
+    race.LESSONS["flat_minima"],
     online.LESSONS["adam_fails"],
     decay.LESSONS["oscillates"],
     gradients.LESSONS["vanishing"],
     network.LESSONS["defaults"],
+    network.LESSONS["no_schedule"],
+    network.LESSONS["orthogonal"],
     landscape.LESSONS["four"],
     tuning.LESSONS["classic"],
 ]

@@ -2,7 +2,9 @@
 each lesson a configuration of the page and a claim on the trained runs.
 
 ``runs`` maps an optimizer's name to its run (``surfaces.training.as_record``: per epoch
-``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``; ``diverged_epoch``) and, when the
+``train_loss``, ``test_loss``, ``train_acc``, ``test_acc`` and ``lr`` (the rate of the epoch's
+first update); ``diverged_epoch``; ``update_sv``, per weight matrix the singular values of its
+last update) and, when the
 page's overfitting panel is on, ``L2_OFF`` and ``L2_ON`` to the first optimizer's runs with
 λ = 0 and with the page's λ; when its edge-of-stability panel is on, ``EOS + name`` to each
 optimizer's full-batch run with its sharpness (``surfaces.sharpness.eos_record``).  Every check
@@ -18,9 +20,10 @@ import numpy as np
 
 from lessons.core import Lesson, Verdict, missing
 from optim.rules import OPTIMIZERS
+from optim.schedules import SCHEDULES
 from surfaces import network as N
 from surfaces.sharpness import eos_record
-from surfaces.training import as_record, default_init, fit, make_data
+from surfaces.training import as_record, default_init, fit, make_data, schedule_of
 
 PAGE = "network"
 L2_OFF, L2_ON = "l2:off", "l2:on"
@@ -116,6 +119,53 @@ def check_eos(runs: Runs, name: str = "gd", start_below: float = 0.8, band=(0.8,
                              f"{len(loss) - 1 - k} steps in between")
 
 
+def check_no_schedule(runs: Runs, free: str = "schedule_free", scheduled: str = "adamw", decayed: float = 0.01,
+                      factor: float = 1.0, accuracy: float = 0.0) -> Verdict:
+    """``free`` ran at a constant α and ``scheduled`` decayed its α to at most ``decayed`` × α₀ by
+    its last epoch; ``free`` ends with a training loss at most ``factor`` × ``scheduled``'s and a
+    test accuracy at most ``accuracy`` below it."""
+    if v := missing(runs, (scheduled, free), _label):
+        return v
+    f, s = runs[free], runs[scheduled]
+    lr_f, lr_s = np.asarray(f["lr"], np.float64), np.asarray(s["lr"], np.float64)
+    constant = bool(np.all(lr_f == lr_f[0]))
+    decay = float(lr_s[-1] / lr_s[0]) if lr_s[0] > 0 else 1.0
+    tr_f, tr_s = _last(f, "train_loss"), _last(s, "train_loss")
+    ac_f, ac_s = _last(f, "test_acc"), _last(s, "test_acc")
+    ok = (constant and decay <= decayed and f["diverged_epoch"] is None and s["diverged_epoch"] is None
+          and tr_f <= factor * tr_s and ac_f >= ac_s - accuracy)
+    return Verdict(bool(ok), f"{_label(free)}: α = {lr_f[-1]:.3g} " + ("throughout" if constant else
+                   f"at the last epoch (from {lr_f[0]:.3g})") + f", train loss {tr_f:.3g}, test accuracy {ac_f:.1%}; "
+                   f"{_label(scheduled)}: α from {lr_s[0]:.3g} to {lr_s[-1]:.3g} at the last epoch ({decay:.2%} of "
+                   f"α₀), train loss {tr_s:.3g}, test accuracy {ac_s:.1%}; ratio of the train losses "
+                   f"{tr_f / tr_s:.3g}")
+
+
+def sv_median(rec, layer: int) -> float:
+    """The median singular value of weight matrix ``layer``'s last update over its largest (1: every
+    direction of the step the same size; near 0: a few directions carry it)."""
+    sv = np.asarray(rec["update_sv"][layer], np.float64)
+    return float(np.median(sv) / sv[0]) if sv.size and sv[0] > 0 else 0.0
+
+
+def check_orthogonal(runs: Runs, layer: int = 1, even: float = 0.5, uneven: float = 0.1,
+                     other: str = "adamw") -> Verdict:
+    """The median singular value of Muon's last update of weight matrix ``layer`` is at least
+    ``even`` × its largest; ``other``'s at most ``uneven`` × its largest."""
+    if v := missing(runs, ("muon", other), _label):
+        return v
+    if len(runs["muon"]["update_sv"]) <= layer + 1:
+        return Verdict(None, "the claim reads the hidden-to-hidden weights: choose two hidden layers or more")
+    m_m, m_o = sv_median(runs["muon"], layer), sv_median(runs[other], layer)
+    n = len(runs["muon"]["update_sv"][layer])
+    above = {k: int(np.sum(np.asarray(runs[k]["update_sv"][layer]) >= 0.5 * runs[k]["update_sv"][layer][0]))
+             for k in ("muon", other)}
+    ok = m_m >= even and m_o <= uneven and runs["muon"]["diverged_epoch"] is None
+    return Verdict(bool(ok), f"the last update of layer {layer + 1}'s {n} × {n} weights: median singular value "
+                   f"{m_m:.2f} × the largest for {_label('muon')} ({above['muon']} of {n} at least half the largest), "
+                   f"{m_o:.2g} × for {_label(other)} ({above[other]} of {n})")
+
+
 LESSONS: dict[str, Lesson] = {
     lesson.key: lesson
     for lesson in [
@@ -164,6 +214,33 @@ LESSONS: dict[str, Lesson] = {
             "though not monotonically: it rises at some steps.",
             check_eos,
         ),
+        Lesson(
+            "no_schedule", "No schedule needed: schedule-free AdamW",
+            "Schedule-free AdamW averages its iterates instead of decaying α: at a constant α it ends below AdamW "
+            "with a cosine schedule fitted to the run, and far below AdamW at the same constant α (set the schedule "
+            "to constant: AdamW then ends at least 5× higher).",
+            PAGE, {**BASE, "opts": ["adamw", "schedule_free"], "adamw.lr": 0.05, "schedule_free.lr": 0.05,
+                   "sched": "cosine", "sched.cosine.total": 800.0, "sched.cosine.final": 0.0},
+            "The 2 × 16 tanh network on the two moons, 100 epochs of 8 mini-batches, α₀ = 0.05 for both. AdamW "
+            "follows a cosine schedule fitted to the run: T = 800 updates, α from 0.05 down to 0 at the end. "
+            "Schedule-free AdamW ignores the schedule and keeps α = 0.05 throughout: the loss is evaluated at the "
+            "average of its iterates, which does the decay's work. After 100 epochs its training loss is below "
+            "AdamW's, and its test accuracy is no lower.",
+            check_no_schedule,
+        ),
+        Lesson(
+            "orthogonal", "Orthogonalized updates: Muon",
+            "Muon replaces each weight matrix's momentum by its nearest orthogonal matrix: its step moves most "
+            "directions by about the same amount, where AdamW's step is carried by a few.",
+            PAGE, {**BASE, "data": "blobs", "classes": 8, "m": 600, "loss": "softmax_cross_entropy",
+                   "opts": ["muon", "adamw"]},
+            "Eight Gaussian blobs, the 2 × 16 tanh network, 100 epochs, each rule at its default α (Muon 0.02, "
+            "AdamW 0.01). The panel below the boundaries draws the singular values of the last update ΔW of the "
+            "16 × 16 weights between the hidden layers. Muon's step is U Vᵀ of its momentum (Newton–Schulz): its "
+            "median singular value is at least half its largest. AdamW scales each weight apart, and a few "
+            "directions carry its step: its median singular value is at most a tenth of its largest.",
+            check_orthogonal,
+        ),
     ]
 }
 
@@ -174,9 +251,17 @@ def values(lesson: Lesson) -> dict[str, Any]:
     return {"noise": N.DATASETS[lesson.settings["data"]].noise, **BASE, **lesson.settings}
 
 
+def schedule(v: Mapping[str, Any]) -> tuple[str, dict[str, float]]:
+    """The page's schedule in settings ``v`` (``sched``, ``sched.<name>.<param>``; constant by
+    default) with its parameters, the schedule's defaults for those not named."""
+    name = v.get("sched", "constant")
+    return name, {h.name: float(v.get(f"sched.{name}.{h.name}", h.default)) for h in SCHEDULES[name].params}
+
+
 def run_lesson(lesson: Lesson) -> dict[str, dict[str, Any]]:
-    """The lesson's runs as the page makes them (each optimizer at its default hyperparameters,
-    a constant rate; and the λ = 0 / λ pair when the overfitting panel is on)."""
+    """The lesson's runs as the page makes them (each optimizer at its default hyperparameters but
+    those the lesson sets, the page's schedule but for the rules that are their own
+    (``schedule_of``); and the λ = 0 / λ pair when the overfitting panel is on)."""
     v = values(lesson)
     k = int(v["classes"])
     data = make_data(v["data"], int(v["m"]), float(v["noise"]), int(v["seed"]), k, float(v["test"]))
@@ -189,7 +274,7 @@ def run_lesson(lesson: Lesson) -> dict[str, dict[str, Any]]:
     def one(name: str, lam: float) -> dict[str, Any]:
         params = N.init_mlp(int(v["seed"]), sizes, default_init(v["act"]))
         return as_record(fit(params, data, name, int(v["epochs"]), batch, hp(name), int(v["seed"]), v["act"],
-                             v["loss"], lam))
+                             v["loss"], lam, *schedule_of(name, *schedule(v))))
 
     runs = {name: one(name, float(v["lam"])) for name in v["opts"]}
     if v.get("eos"):

@@ -190,6 +190,48 @@ def check_sign_descent(runs: Runs, surface: Surface, tol: float = TOL, exact: fl
                    + f"; highest f − f* over the last {late} steps: Lion {tail['lion']:.2g}, Adam {tail['adam']:.2g}")
 
 
+def curvature(surface: Surface, point) -> float:
+    """λ_max: the largest eigenvalue of the Hessian of f at ``point``."""
+    h = jax.hessian(surface.f)(jnp.asarray(point, jnp.float32))
+    return float(np.linalg.eigvalsh(np.asarray(h, np.float64))[-1])
+
+
+def check_flat_minima(runs: Runs, surface: Surface, near_sharp: float = 0.05, near_flat: float = 0.15,
+                      crosses: float = 0.1, factor: float = 5.0, floor: float = 1e-3, before: float = 0.3) -> Verdict:
+    """GD reaches the valley's floor (|y| ≤ ``floor``) at least ``before`` from the global (sharp)
+    minimum, then ends within ``near_sharp`` of it, its α below 2/λ_max there; SAM's path passes
+    within ``crosses`` of that minimum, and SAM ends within ``near_flat`` of the surface's local
+    (flat) minimum, where λ_max is at most 1/``factor`` of GD's, and f is higher than GD's."""
+    if v := missing(runs, ("gd", "sam"), _label):
+        return v
+    if not surface.minima or not surface.local_minima:
+        return Verdict(None, "the claim compares a sharp and a flat minimum: choose the surface "
+                             "“Sharp and flat minima”")
+    sharp, flat = np.asarray(surface.minima[0]), np.asarray(surface.local_minima[0])
+    gd, sam = runs["gd"], runs["sam"]
+    g_end, s_end = end_point(gd), end_point(sam)
+    lam_g, lam_s = curvature(surface, g_end), curvature(surface, s_end)
+    d_g, d_s = float(np.linalg.norm(g_end - sharp)), float(np.linalg.norm(s_end - flat))
+    path = np.asarray(sam["params"], np.float64)[: _last(sam) + 1]
+    closest = float(np.min(np.linalg.norm(path - sharp, axis=1)))
+    g_path = np.asarray(gd["params"], np.float64)[: _last(gd) + 1]
+    on_floor = np.flatnonzero(np.abs(g_path[:, 1] - sharp[1]) <= floor)
+    floor_at = int(on_floor[0]) if on_floor.size else None
+    floor_far = float(np.linalg.norm(g_path[floor_at] - sharp)) if floor_at is not None else 0.0
+    lr = float(gd["lr"][0])
+    f_g, f_s = (float(surface.f(jnp.asarray(p, jnp.float32))) for p in (g_end, s_end))
+    ok = (gd["diverged_at"] is None and sam["diverged_at"] is None and floor_far >= before and d_g <= near_sharp
+          and lr < 2 / lam_g
+          and closest <= crosses and d_s <= near_flat and factor * lam_s <= lam_g and f_s > f_g)
+    floor_text = (f"GD on the floor (|y| ≤ {floor:g}) at step {floor_at}, {_n(floor_far)} from the sharp minimum; "
+                  if floor_at is not None else "GD never reached the floor; ")
+    return Verdict(bool(ok), floor_text + f"GD ends {_n(d_g)} from the sharp minimum ({sharp[0]:.3g}, {sharp[1]:.3g}), "
+                   f"f = "
+                   f"{_n(f_g)}, λ_max = {_n(lam_g)} (α = {lr:g}, 2/λ_max = {_n(2 / lam_g)}); SAM's path passes "
+                   f"{_n(closest)} from it, SAM ends {_n(d_s)} from the flat minimum ({flat[0]:.3g}, {flat[1]:.3g}), "
+                   f"f = {_n(f_s)}, λ_max = {_n(lam_s)} ({lam_g / lam_s:.3g}× flatter)")
+
+
 def _race(surface: str, opts: tuple[str, ...], steps: int, **lrs: float) -> dict[str, Any]:
     """The race page's settings of a lesson: surface, start (the surface's), optimizers, steps and
     their learning rates (the other hyperparameters at their defaults)."""
@@ -250,6 +292,20 @@ LESSONS: dict[str, Lesson] = {
             "shrink: it keeps hopping around the minimum by α, and over its last 100 steps f − f* still rises above "
             "10⁻⁴, while Adam's stays below 10⁻⁵.",
             check_sign_descent,
+        ),
+        Lesson(
+            "flat_minima", "Flat minima: SAM",
+            "SAM takes each gradient at the worst point of a small ball around W: it walks over a narrow pit "
+            "where GD falls in, and settles in a wide, flat minimum.",
+            PAGE, {**_race("sharp_flat", ("gd", "sam"), 1000, gd=0.01, sam=0.01), "sam.rho": 0.4},
+            "The same α = 0.01 and start for both. GD slides down to the valley's floor (|y| ≤ 10⁻³ while still "
+            "0.3 or more from the pit), then along it into the narrow pit at the origin, the lowest point "
+            "(f* ≈ −0.17), and stays there: the largest curvature "
+            "there is λ_max ≈ 140, and α is below 2/λ_max. SAM over GD (ρ = 0.4) takes each gradient at "
+            "W + ρ g/‖g‖, a point ρ away, beyond a pit much narrower than ρ: its path crosses the pit (within "
+            "0.1 of its centre) without stopping, and it ends in the wide minimum at (0.8, 0), where λ_max = 20 is "
+            "at least 5× smaller, though its loss there is higher: SAM trades loss for flatness.",
+            check_flat_minima,
         ),
     ]
 }
@@ -439,6 +495,21 @@ def caption_goldstein_price(runs: Runs, surface: Surface) -> Verdict:
                    + ", ".join(f"{ratio[n]:.0f}× for {_label(n)}" for n in ratio))
 
 
+def caption_sharp_flat(runs: Runs, surface: Surface, near: float = 0.02, by: int = 150, away: float = 0.3) -> Verdict:
+    """Every run reaches f − f* ≤ 10⁻³ within ``by`` steps and ends within ``near`` of the global
+    (sharp) minimum; no run's path comes within ``away`` of the local (flat) one."""
+    sharp, flat = np.asarray(surface.minima[0]), np.asarray(surface.local_minima[0])
+    ok, parts = True, []
+    for n in DEFAULT_OPTS:
+        p = np.asarray(runs[n]["params"], np.float64)[: _last(runs[n]) + 1]
+        hit, d = reached(runs[n], surface), float(np.linalg.norm(p[-1] - sharp))
+        closest = float(np.min(np.linalg.norm(p - flat, axis=1)))
+        ok &= hit is not None and hit <= by and d <= near and closest > away
+        parts.append(f"{_label(n)}: f − f* ≤ 10⁻³ at step {hit}, ends {_n(d)} from the pit's minimum, never nearer "
+                     f"than {_n(closest)} to the wide one")
+    return Verdict(bool(ok), "; ".join(parts))
+
+
 _CAPTIONS: dict[str, tuple[str, Callable[[Runs, Surface], Verdict]]] = {
     "bowl": ("Curvatures 1 along x and κ = 20 along y. In the default race (α = 0.01) every run first drops into "
              "the valley, |y| within 1 % of its start by the end, then crawls along the flat x axis: none gets x "
@@ -487,6 +558,12 @@ _CAPTIONS: dict[str, tuple[str, Callable[[Runs, Surface], Verdict]]] = {
                         "too large for the steep wall where the runs start: GD and momentum diverge within a few "
                         "steps. RMSprop and Adam, whose steps do not grow with the gradient, stay finite and end at "
                         "least 10× lower than they started.", caption_goldstein_price),
+    "sharp_flat": ("A long valley, flat along x, whose wide minimum at (0.8, 0) has curvatures 0.4 and 20, with a "
+                   "narrow pit at the origin on its floor (0.05 wide, curvature 140), 0.17 deeper: the global "
+                   "minimum. From (−0.7, 0.4) all four runs fall into the pit: each "
+                   "reaches f − f* ≤ 10⁻³ within 150 steps and ends within 0.02 of the pit's minimum, none comes "
+                   "within 0.3 of the wide minimum. A descent method stops in the first minimum on its way, however "
+                   "narrow; lesson “Flat minima: SAM” races SAM here.", caption_sharp_flat),
 }
 
 CAPTIONS: dict[str, Lesson] = {

@@ -27,6 +27,7 @@ class Surface:
     latex: str
     start: tuple[float, float]
     log_levels: bool = False  # the values span decades: draw log-spaced level lines
+    local_minima: tuple[tuple[float, float], ...] = ()  # other minima worth naming (not global)
     grad: Callable = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -97,6 +98,16 @@ def _booth(x, y):
     return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
 
 
+# The narrow pit's minimum: 0.4 (x − 0.8) + 120 x e^{−200 x²} = 0 on y = 0 (Newton in float64).
+SHARP_X = 0.002661562978593819
+
+
+def _sharp_flat(x, y):
+    """A long valley, flat along x (curvature 0.4) and steeper across (20), whose minimum (0.8, 0) is
+    wide, minus a narrow Gaussian pit (width σ = 0.05, curvature 120) at the origin on its floor."""
+    return 0.2 * (x - 0.8) ** 2 + 10 * y**2 - 0.3 * jnp.exp(-200 * (x**2 + y**2))
+
+
 def _goldstein_price(x, y):
     a = 1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2)
     b = 30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
@@ -161,6 +172,11 @@ SURFACES: dict[str, Surface] = {
             r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]",
             (-1.2, 1.2),
             log_levels=True,
+        ),
+        Surface(
+            "sharp_flat", "Sharp and flat minima", _sharp_flat, ((-1.2, 1.2), (-0.6, 0.6)), ((SHARP_X, 0.0),),
+            r"f(x, y) = 0.2\,(x - 0.8)^2 + 10\,y^2 - 0.3\, e^{-200\,(x^2 + y^2)}", (-0.7, 0.4),
+            local_minima=((0.8, 0.0),),
         ),
     ]
 }

@@ -61,6 +61,18 @@ def make_data(name: str, m: int, noise: float, seed: int, n_classes: int = 2, te
     return Data(*s, int(n_classes), gx, gy, np.stack([xx.ravel(), yy.ravel()], 1))
 
 
+# Rules that are their own schedule: the network page runs them at a constant α, whatever schedule
+# it applies to the others (schedule-free AdamW's average of its iterates does the decay's work).
+OWN_SCHEDULE = frozenset({"schedule_free"})
+
+
+def schedule_of(optimizer: str, schedule: str, schedule_params):
+    """(schedule, its parameters) a run of ``optimizer`` uses when the page's schedule is
+    ``schedule``: constant for the rules of ``OWN_SCHEDULE`` (no parameters, of the kind given: a
+    dict, or the page's tuple of items), the page's for every other."""
+    return ("constant", type(schedule_params)()) if optimizer in OWN_SCHEDULE else (schedule, schedule_params)
+
+
 def default_init(activation: str) -> str:
     """The course's pairing: He for the ReLU family, Xavier (Glorot) for tanh and the sigmoid."""
     return "xavier" if activation in ("tanh", "sigmoid") else "he"
@@ -79,7 +91,9 @@ class Fit(NamedTuple):
     produced non-finite weights (−1 if none), ``diverged_epoch`` its epoch (1-based, −1 if
     none): from there everything stays frozen.  With ``path_points`` > 0 (``fit``): ``path_steps``
     (n,) update counts 0, k, 2k, …, and the last update; ``path`` the parameters after them (a
-    pytree with a leading axis n): the trajectory every k updates, for the loss landscape."""
+    pytree with a leading axis n): the trajectory every k updates, for the loss landscape.
+    ``last_update``: the change of the parameters at the last update made (a pytree like them;
+    zeros before any), what one step of the rule does to each layer (``update_singular_values``)."""
 
     train_loss: Any
     train_acc: Any
@@ -93,6 +107,7 @@ class Fit(NamedTuple):
     diverged_epoch: Any
     path_steps: Any = None
     path: Any = None
+    last_update: Any = None
 
     @property
     def params(self):
@@ -150,7 +165,7 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
         return jnp.mean(losses[:m]), jnp.mean(hits[:m]), jnp.mean(losses[m:]), jnp.mean(hits[m:])
 
     def step(carry, batch):
-        p, st, t, div_t = carry
+        p, st, t, div_t, last = carry
         b_idx, b_mask = batch
         Xb, yb = X[b_idx], y[b_idx]
 
@@ -165,8 +180,9 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
         take = alive & ~failed
         p_out = tmap(lambda a, b: jnp.where(take, a, b), p_new, p)
         st_out = tmap(lambda a, b: jnp.where(take, a, b), st_new, st)
+        last = tmap(lambda a, b, d: jnp.where(take, a - b, d), p_new, p, last)
         div_t = jnp.where(alive & failed, t, div_t)
-        return (p_out, st_out, t + 1, div_t), lr
+        return (p_out, st_out, t + 1, div_t, last), lr
 
     def step_and_record(carry, batch):
         """A step, then the parameters into slot t / k of the path when k divides t (the update count)."""
@@ -196,12 +212,13 @@ def _fit(opt: Optimizer, sched: Schedule, activation, loss,
     snapshots = tmap(lambda x: jnp.broadcast_to(x, (n_snaps,) + x.shape), params)
     path = tmap(lambda x: jnp.broadcast_to(x, (path_points + 1,) + x.shape), params) if path_points else None
     minus1 = jnp.array(-1, jnp.int32)
-    carry0 = ((params, opt.init(params), jnp.array(1, jnp.int32), minus1), snapshots, jnp.array(1, jnp.int32), path)
-    ((_, _, _, div_t), snapshots, _, path), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
+    inner0 = (params, opt.init(params), jnp.array(1, jnp.int32), minus1, tmap(jnp.zeros_like, params))
+    carry0 = (inner0, snapshots, jnp.array(1, jnp.int32), path)
+    ((_, _, _, div_t, last), snapshots, _, path), (evals, lrs) = jax.lax.scan(epoch, carry0, (idx, mask))
     evals = tmap(lambda a, b: jnp.concatenate([a[None], b]), evaluate(params), evals)
     classes = jax.vmap(lambda p: spec.predict(N.forward(p, grid, activation, None, train=False).out))(snapshots)
     div_e = jnp.where(div_t < 0, -1, (div_t - 1) // idx.shape[1] + 1)
-    out = evals, snapshots, classes.astype(jnp.int8), lrs, div_t, div_e
+    out = evals, snapshots, classes.astype(jnp.int8), lrs, div_t, div_e, last
     return out + (path,) if path_points else out
 
 
@@ -250,18 +267,18 @@ def path_steps(updates: int, k: int) -> np.ndarray:
 
 def _result(out, epochs: int, snaps: tuple[int, ...], traced: dict) -> Fit:
     """The program's outputs cut to the run's epochs and snapshots (and path)."""
-    evals, snapshots, classes, lrs, div_t, div_e = out[:6]
+    evals, snapshots, classes, lrs, div_t, div_e, last = out[:7]
     n = len(snaps)
     evals = [e[: epochs + 1] for e in evals]
     fit = Fit(*evals, jnp.asarray(snaps, jnp.int32), tmap(lambda s: s[:n], snapshots), classes[:n], lrs[:epochs],
-              div_t, div_e)
-    if len(out) == 6:
+              div_t, div_e, last_update=last)
+    if len(out) == 7:
         return fit
     updates, k = epochs * traced["idx"].shape[1], int(traced["every"])
     steps = path_steps(updates, k)
     kept = updates // k + 1  # the slots the program filled; the last update is the last snapshot's
     path = tmap(lambda p, s: jnp.concatenate([p[:kept], s[-1:]]) if len(steps) > kept else p[:kept],
-                out[6], fit.snapshots)
+                out[7], fit.snapshots)
     return fit._replace(path_steps=jnp.asarray(steps), path=path)
 
 
@@ -328,11 +345,22 @@ def fit_cache_size() -> int:
 
 
 
+def update_singular_values(f: Fit) -> list[np.ndarray]:
+    """Per layer, the singular values (largest first) of its weight matrix's last update ΔW
+    (``Fit.last_update``): how evenly one step of the rule moves the directions of that matrix
+    (Muon's orthogonalized steps: all alike; Adam's: spread)."""
+    if f.last_update is None:
+        return []
+    return [np.linalg.svd(np.asarray(layer["W"], np.float64), compute_uv=False) for layer in f.last_update]
+
+
 def as_record(f: Fit, compile_seconds: float = 0.0, seconds: float = 0.0) -> dict[str, Any]:
     """A run as NumPy arrays and numbers (what the page caches): the curves, the snapshot
-    epochs and grid classes, the learning rates, the epoch of divergence (None) and the timings."""
+    epochs and grid classes, the learning rates, the epoch of divergence (None), the singular
+    values of each weight matrix's last update (``update_sv``) and the timings."""
     e = int(f.diverged_epoch)
     return {
+        "update_sv": update_singular_values(f),
         "train_loss": np.asarray(f.train_loss, np.float32), "test_loss": np.asarray(f.test_loss, np.float32),
         "train_acc": np.asarray(f.train_acc, np.float32), "test_acc": np.asarray(f.test_acc, np.float32),
         "snap_epochs": np.asarray(f.snap_epochs, np.int32), "classes": np.asarray(f.classes, np.int8),

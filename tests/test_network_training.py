@@ -137,3 +137,30 @@ def test_overfitting_preset_l2_lowers_the_test_loss_and_the_gap(seed):
     assert tr1 > tr0  # the price: a worse fit of the training set
     assert overfitting_verdict(plain.rec, reg.rec).holds
     assert not overfitting_verdict(reg.rec, plain.rec).holds
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_the_last_update_is_the_change_of_the_last_step(optimizer):
+    """``Fit.last_update`` is W after the last update minus W before it: the path kept at every
+    update (k = 1) says the same; its singular values per weight matrix are ``update_sv``."""
+    nb = -(-len(DATA.y_train) // RUN["batch_size"])
+    f = T.fit(_params(), DATA, optimizer, hp={"lr": 0.02}, key=7, path_points=RUN["epochs"] * nb, **RUN)
+    assert int(f.path_steps[1]) == 1 and int(f.path_steps[-1]) == RUN["epochs"] * nb
+    before, after = (jax.tree.map(lambda s, j=j: s[j], f.path) for j in (-2, -1))
+    _leaves_close(f.last_update, jax.tree.map(lambda a, b: a - b, after, before), rtol=1e-5, atol=1e-7)
+    rec = T.as_record(f)
+    assert len(rec["update_sv"]) == len(SIZES) - 1
+    for layer, sv in zip(f.last_update, rec["update_sv"], strict=True):
+        np.testing.assert_allclose(sv, np.linalg.svd(np.asarray(layer["W"], np.float64), compute_uv=False), rtol=1e-9)
+        assert np.all(np.diff(sv) <= 0) and sv[0] > 0
+
+
+def test_a_diverged_run_keeps_its_last_finite_update():
+    f = T.fit(_params(), DATA, "gd", hp={"lr": 1e4}, key=7, **{**RUN, "loss": "least_squares"})
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(f.last_update))
+
+
+def test_schedule_free_is_its_own_schedule():
+    assert T.schedule_of("schedule_free", "cosine", {"total": 10.0}) == ("constant", {})
+    assert T.schedule_of("schedule_free", "cosine", (("total", 10.0),)) == ("constant", ())
+    assert T.schedule_of("adamw", "cosine", {"total": 10.0}) == ("cosine", {"total": 10.0})

@@ -3,13 +3,16 @@ sidebar and from a bare share link), a multi-class set with a two-class loss, a 
 configuration from the URL, a malformed URL.  Training is cached by configuration, so the runs
 made by one test are reused by the next ones."""
 
+import base64
 import json
 
+import numpy as np
 import pytest
 from helpers import ONE_MB, assert_finite_json, run_page, shown
 from streamlit.testing.v1 import AppTest
 
 from lessons.network import LESSONS
+from ui.muon_panel import OWN_SCHEDULE_NOTE
 
 
 def page(**query) -> AppTest:
@@ -115,3 +118,33 @@ def test_a_malformed_query_string_falls_back_with_warnings():
         assert f"`{key}=" in texts, key
     assert at.sidebar.selectbox(key="network:data").value == "moons"
     assert charts(at)["boundaries"]["frames"]
+
+
+def _y(trace) -> np.ndarray:
+    y = trace["y"]
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"])).astype(np.float64)
+    return np.asarray(y, np.float64)
+
+
+def test_muon_shows_the_singular_values_of_a_hidden_layers_last_update():
+    at = page(opts="muon,adamw", epochs="20")
+    assert not at.exception and not at.error
+    fig = charts(at)["update_sv"]
+    assert [t["name"] for t in fig["data"]] == ["Muon", "AdamW"]
+    muon, adamw = (_y(t) for t in fig["data"])
+    assert len(muon) == len(adamw) == 16  # the 16 × 16 weights from hidden layer 1 to hidden layer 2
+    assert muon[0] == adamw[0] == 1.0 and np.all(np.diff(muon) <= 1e-6)
+    assert any("hidden layer 1 to hidden layer 2" in c.value for c in at.caption)
+    assert_small(at)
+    assert "update_sv" not in charts(page(opts="adamw", epochs="20"))  # no Muon, no panel
+    at = page(opts="muon", depth="1", epochs="20")
+    assert not at.exception and any("two hidden layers" in i.value for i in at.info)
+
+
+def test_schedule_free_says_it_ignores_the_pages_schedule():
+    at = page(opts="adamw,schedule_free", sched="cosine", epochs="10")
+    assert not at.exception
+    assert any(c.value == OWN_SCHEDULE_NOTE for c in at.sidebar.caption)
+    at = page(opts="adamw", sched="cosine", epochs="10")
+    assert not any(c.value == OWN_SCHEDULE_NOTE for c in at.sidebar.caption)

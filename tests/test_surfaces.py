@@ -98,3 +98,36 @@ def test_ill_conditioned_bowl_curvatures(kappa):
         np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(H)), [1.0, kappa], rtol=1e-6)
     assert s.minima == ((0.0, 0.0),) and s.min_value == 0.0
     assert f"{kappa:g}" in s.latex
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if SURFACES[n].local_minima])
+def test_local_minima_are_minima_above_the_global_one(name):
+    s = SURFACES[name]
+    hessian = jax.jit(jax.hessian(s.f))
+    for m in s.local_minima:
+        p = jnp.asarray(m, jnp.float32)
+        (x0, x1), (y0, y1) = s.domain
+        assert x0 <= m[0] <= x1 and y0 <= m[1] <= y1
+        assert np.linalg.norm(np.asarray(s.grad(p))) < 1e-4, m
+        assert np.all(np.linalg.eigvalsh(np.asarray(hessian(p), np.float64)) > 0), m
+        assert float(s.f(p)) > s.min_value + 1e-3
+
+
+def test_sharp_and_flat_minima():
+    """The narrow pit at the origin is the global minimum, its largest curvature 120 + 20 (the
+    Gaussian's 0.3 · 400, the valley's 20 across), 7× the wide minimum's (0.4 along, 20 across)."""
+    s = SURFACES["sharp_flat"]
+    hessian = jax.jit(jax.hessian(s.f))
+    sharp, flat = s.minima[0], s.local_minima[0]
+    lam_sharp = np.linalg.eigvalsh(np.asarray(hessian(jnp.asarray(sharp, jnp.float32)), np.float64))
+    lam_flat = np.linalg.eigvalsh(np.asarray(hessian(jnp.asarray(flat, jnp.float32)), np.float64))
+    np.testing.assert_allclose(lam_flat, [0.4, 20.0], rtol=1e-4)
+    e = math.exp(-200 * sharp[0] ** 2)
+    np.testing.assert_allclose(lam_sharp, [0.4 + 120 * e * (1 - 400 * sharp[0] ** 2), 20 + 120 * e], rtol=1e-4)
+    assert lam_sharp[-1] / lam_flat[-1] > 6.9
+    assert s.min_value == pytest.approx(0.2 * (sharp[0] - 0.8) ** 2 - 0.3 * e, abs=1e-6)
+    assert float(s.f(jnp.asarray(flat))) == pytest.approx(0.0, abs=1e-6)
+    # the pit is narrow: 0.15 from its centre it deepens the valley by less than 0.004
+    for p in ([0.15, 0.0], [0.0, 0.15], [-0.15, 0.0]):
+        valley = 0.2 * (p[0] - 0.8) ** 2 + 10 * p[1] ** 2
+        assert 0 < valley - float(s.f(jnp.asarray(p))) < 0.004

@@ -199,3 +199,20 @@ def test_results_and_history_tables():
     assert t["epochs/s"][0] == pytest.approx(30 / 0.25) and list(t["outcome"]) == ["trained"] * 2
     h = V.history_table(runs)
     assert len(h) == 2 * 31 and list(h.columns[:2]) == ["run", "epoch"]
+
+
+def test_update_spectrum_figure_divides_each_run_by_its_largest_singular_value():
+    flat = {"update_sv": [np.array([3.0, 2.0]), np.array([2.0, 1.9, 1.8, 1.7]), np.array([1.0])]}
+    steep = {"update_sv": [np.array([3.0, 2.0]), np.array([4.0, 1.0, 0.1, 0.0]), np.array([1.0])]}
+    still = {"update_sv": [np.zeros(2), np.zeros(4), np.zeros(1)]}  # a run whose last step did not move
+    runs = [V.NetRun("muon", "Muon", flat, 0), V.NetRun("adamw", "AdamW", steep, 1), V.NetRun("gd", "GD", still, 2)]
+    fig = V.update_spectrum_figure(runs, 1, STYLE)
+    spec = json.loads(fig.to_json())
+    assert [t["name"] for t in spec["data"]] == ["Muon", "AdamW", "GD"]
+    ys = [np.asarray(t.y, np.float64) for t in fig.data]
+    np.testing.assert_allclose(ys[0], [1.0, 0.95, 0.9, 0.85], rtol=1e-6)
+    np.testing.assert_allclose(ys[1], [1.0, 0.25, 0.025, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(ys[2], 0.0)
+    assert [t["line"]["color"] for t in spec["data"]] == [r.color for r in runs]
+    np.testing.assert_array_equal(np.asarray(fig.data[0].x), [1, 2, 3, 4])
+    assert fig.layout.yaxis.range == (0, 1.05)

@@ -88,6 +88,10 @@ BUILDERS = {
         test_viz_landscape.uri(), test_viz_landscape.XS, test_viz_landscape.YS, test_viz_landscape.fake_paths(),
         "Adam", 20, st),
     "gap_figure": lambda d, st: landscape.gap_figure(test_viz_landscape.fake_paths(), st),
+    "update_spectrum_figure": lambda d, st: network.update_spectrum_figure(
+        [network.NetRun(n, n, {"update_sv": [np.ones(2), sv, np.ones(1)]}, i)
+         for i, (n, sv) in enumerate((("muon", np.linspace(1.0, 0.6, 16)), ("adamw", np.geomspace(1.0, 1e-3, 16))))],
+        1, st),
     "best_so_far_figure": lambda d, st: tuning.best_so_far_figure(
         compare_searches(lambda u: (u[:, 0] - 0.3) ** 2 + 1e-3 * u[:, 1], 9, range(6)), st),
 }

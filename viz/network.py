@@ -270,6 +270,30 @@ def boundary_figure(runs: list[NetRun], data: Data, style: Style, cols: int | No
     return fig
 
 
+# --- one step's update of a layer ---------------------------------------------------------------------
+
+
+def update_spectrum_figure(runs: list[NetRun], layer: int, style: Style, height: int = 340) -> go.Figure:
+    """The singular values of weight matrix ``layer``'s last update ΔW (``rec["update_sv"]``), each
+    divided by the largest, one curve per run: flat at 1 when every direction of the step has the
+    same size (an orthogonalized step), falling when a few directions dominate."""
+    fig = go.Figure(_validate=False)
+    n = max((len(r.rec["update_sv"][layer]) for r in runs), default=0)
+    for r in runs:
+        sv = np.asarray(r.rec["update_sv"][layer], np.float64)
+        top = float(sv[0]) if sv.size else 0.0
+        y = sv / top if top > 0 else np.zeros_like(sv)
+        fig.add_trace(dict(type="scatter", x=np.arange(1, len(sv) + 1, dtype=np.int32), y=y.astype(np.float32),
+                           mode="lines+markers", name=r.label,
+                           line=dict(color=r.color, width=style.line_width), marker=dict(size=style.marker_size),
+                           hovertemplate=f"{r.label}<br>σ<sub>%{{x}}</sub> / σ<sub>1</sub> = %{{y:.3f}}"
+                                         "<extra></extra>"))
+    fig.update_xaxes(title_text="k (largest first)", dtick=1 if n <= 16 else None)
+    fig.update_yaxes(title_text="σ<sub>k</sub> / σ<sub>1</sub> of ΔW", range=[0, 1.05])
+    base_layout(fig, style, height=height)
+    return fig
+
+
 # --- tables -----------------------------------------------------------------------------------------------
 
 
