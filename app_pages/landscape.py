@@ -3,51 +3,35 @@ through the URL), every path drawn on a plane through one run's final weights (P
 or two random filter-normalized directions), the loss on a grid over it, and how much the
 picture lies (the honest gap between the real loss and the plane's)."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lessons.landscape import BASE, LAST, LESSONS, NO_BATCH2, PATH_POINTS, centre_of, jobs, label
 from optim import OPTIMIZERS
 from surfaces import landscape as L
 from surfaces import network as N
-from surfaces.training import default_init, make_data, timed_fit
+from surfaces.training import default_init, timed_fit
 from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
 from ui.export import csv_text, download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
+from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, noise_setting
 from ui.state import S, Setting
-from ui.widgets import log_options, optimizer_panel, optimizer_settings
+from ui.widgets import optimizer_panel, optimizer_settings
 from viz.landscape import gap_figure, grid_table, landscape_3d, landscape_figure, path_views, paths_table, summary_table
 from viz.surface import Grid, surface_image, wants_log_levels
 from viz.tables import MISSING
 
 PAGE = "landscape"
-M_OPTIONS = (40, 80, 100, 200, 300, 400, 600, 1000, 2000)
-TEST_OPTIONS = (0.2, 0.25, 0.3, 0.4, 0.5)
-WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
-EPOCHS = (10, 20, 30, 50, 100, 200, 300, 500)
-BATCHES = ("8", "16", "32", "64", "128", "m")
 GRIDS = (11, 15, 21, 25, 31, 41, 51)
 SPANS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
-LAMBDAS = (0.0,) + log_options(1e-5, 1.0)
 PLANES = {"pca": "PCA of the paths", "random": "random, filter-normalized"}
 
-DATASET = Setting("data", BASE["data"], "choice", choices=tuple(N.DATASETS))
+DATASET = replace(DATASET, default=BASE["data"])
 PRESET = preset_setting(LESSONS, "four")  # the first lesson's settings are the page's defaults
-CONFIG = [
-    Setting("classes", BASE["classes"], "int", 2, N.MAX_CLASSES),
-    Setting("m", BASE["m"], "int", 40, 2000, options=M_OPTIONS),
-    Setting("test", BASE["test"], "float", 0.2, 0.5, options=TEST_OPTIONS),
-    Setting("seed", BASE["seed"], "int", 0, 2**31 - 1),
-    Setting("depth", BASE["depth"], "int", 1, 6),
-    Setting("width", BASE["width"], "int", 2, 256, options=WIDTHS),
-    Setting("act", BASE["act"], "choice", choices=tuple(N.ACTIVATIONS)),
-    Setting("loss", BASE["loss"], "choice", choices=tuple(N.LOSSES)),
-    Setting("lam", BASE["lam"], "float", 0.0, 1.0, options=LAMBDAS),
-    Setting("opts", BASE["opts"], "multi", choices=tuple(OPTIMIZERS)),
-    Setting("batch", BASE["batch"], "choice", choices=BATCHES),
-    Setting("batch2", BASE["batch2"], "choice", choices=(NO_BATCH2, *BATCHES)),
-    Setting("epochs", BASE["epochs"], "int", 10, 500, options=EPOCHS),
+CONFIG = config(BASE, (Setting("batch2", BASE["batch2"], "choice", choices=(NO_BATCH2, *BATCHES)),)) + [
     Setting("centre", BASE["centre"], "choice", choices=(LAST, *OPTIMIZERS)),
     Setting("plane", BASE["plane"], "choice", choices=tuple(PLANES)),
     Setting("grid", BASE["grid"], "int", 11, 51, options=GRIDS),
@@ -56,18 +40,6 @@ CONFIG = [
 ]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
 VIEW = {"preset", "present", "logy"}  # no run depends on these
-
-
-def _dataset_changed():
-    info = N.DATASETS[S.data]
-    S.noise = info.noise
-    if S.classes not in info.classes:
-        S.classes = info.classes[0]
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def dataset(name: str, m: int, noise: float, seed: int, k: int, test: float):
-    return make_data(name, m, noise, seed, k, test)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -102,28 +74,14 @@ state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
 fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
 state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
 fill.setdefault("noise", N.DATASETS[S.data].noise)
-NOISE = Setting("noise", N.DATASETS[S.data].noise, "float", 0.0, 1.0)  # the noise of the data set chosen
+NOISE = noise_setting(S.data)  # the noise of the data set chosen
 SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, NOISE] + CONFIG + HPS
 state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
 lesson_menu(LESSONS, side)
-with side.expander("Data"):
-    info = N.DATASETS[st.selectbox("data set", DATASET.choices, key=S.key("data"), on_change=_dataset_changed,
-                                   format_func=lambda n: N.DATASETS[n].label)]
-    if len(info.classes) > 1:
-        st.slider("classes K", 2, N.MAX_CLASSES, key=S.key("classes"))
-    st.select_slider("examples m (train + test)", M_OPTIONS, key=S.key("m"))
-    st.slider("noise σ", 0.0, 1.0, step=0.01, key=S.key("noise"))
-    st.select_slider("test fraction", TEST_OPTIONS, key=S.key("test"))
-    st.number_input("seed (data, split, initialization, mini-batches, directions)", 0, 2**31 - 1, key=S.key("seed"))
-with side.expander("Network and loss"):
-    st.slider("hidden layers", 1, 6, key=S.key("depth"))
-    st.select_slider("units per hidden layer", WIDTHS, key=S.key("width"))
-    st.selectbox("activation", tuple(N.ACTIVATIONS), key=S.key("act"), format_func=lambda a: N.ACTIVATIONS[a].label)
-    st.selectbox("loss", tuple(N.LOSSES), key=S.key("loss"), format_func=lambda n: N.LOSSES[n].label)
-    st.select_slider("L2 regularization λ", LAMBDAS, key=S.key("lam"), format_func=lambda v: f"{v:g}")
+info = data_and_network(side, False, "data, split, initialization, mini-batches, directions", describe=False)
 chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
 configs = {}
 for name in chosen:

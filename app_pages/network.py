@@ -2,14 +2,12 @@
 by side on a seeded 2-D classification task; the lesson menu sets the page, the claim box checks
 the lesson's claim on the runs shown."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 from lessons.network import BASE, L2_OFF, L2_ON, LESSONS
 from optim import OPTIMIZERS
 from surfaces import network as N
-from surfaces.training import OWN_SCHEDULE, as_record, default_init, make_data, schedule_of, timed_fit
+from surfaces.training import OWN_SCHEDULE, as_record, default_init, schedule_of, timed_fit
 from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
@@ -17,8 +15,9 @@ from ui.eos_panel import EOS_SETTINGS, eos_panel, eos_runs
 from ui.export import download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.muon_panel import OWN_SCHEDULE_NOTE, update_panel
+from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, noise_setting
 from ui.state import S, Setting
-from ui.widgets import log_options, optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
+from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
     NetRun,
     boundary_figure,
@@ -30,51 +29,13 @@ from viz.network import (
 from viz.tables import MISSING
 
 PAGE = "network"
-M_OPTIONS = (40, 80, 100, 200, 300, 400, 600, 1000, 2000)
-TEST_OPTIONS = (0.2, 0.25, 0.3, 0.4, 0.5)
-WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
-EPOCHS = (10, 20, 30, 50, 100, 200, 300, 500)
-BATCHES = ("8", "16", "32", "64", "128", "m")
-LAMBDAS = (0.0,) + log_options(1e-5, 1.0)
 LAMBDA0_COLOR = "#7F7F7F"
 
-DATASET = Setting("data", "moons", "choice", choices=tuple(N.DATASETS))
 PRESET = preset_setting(LESSONS, "defaults")  # the first lesson's settings are the page's defaults
-CONFIG = [replace(s, default=BASE.get(s.key, s.default)) for s in [
-    Setting("classes", 2, "int", 2, N.MAX_CLASSES),
-    Setting("m", 300, "int", 40, 2000, options=M_OPTIONS),
-    Setting("test", 0.25, "float", 0.2, 0.5, options=TEST_OPTIONS),
-    Setting("seed", 0, "int", 0, 2**31 - 1),
-    Setting("depth", 2, "int", 1, 6),
-    Setting("width", 16, "int", 2, 256, options=WIDTHS),
-    Setting("act", "tanh", "choice", choices=tuple(N.ACTIVATIONS)),
-    Setting("loss", "cross_entropy", "choice", choices=tuple(N.LOSSES)),
-    Setting("lam", 0.0, "float", 0.0, 1.0, options=LAMBDAS),
-    Setting("opts", ["gd", "momentum", "rmsprop", "adam"], "multi", choices=tuple(OPTIMIZERS)),
-    Setting("batch", "32", "choice", choices=BATCHES),
-    Setting("epochs", 100, "int", 10, 500, options=EPOCHS),
-    Setting("compare", False, "bool"),
-    Setting("logy", True, "bool"),
-]]
+CONFIG = config(BASE) + [Setting("compare", False, "bool"), Setting("logy", True, "bool")]
 HPS = [s for name in OPTIMIZERS for s in optimizer_settings(name)]
 SCHED = schedule_settings()
 VIEW = {"preset", "present", "logy"}  # no run depends on these
-
-
-def _noise_setting(name: str) -> Setting:
-    return Setting("noise", N.DATASETS[name].noise, "float", 0.0, 1.0)
-
-
-def _dataset_changed():
-    info = N.DATASETS[S.data]
-    S.noise = info.noise
-    if S.classes not in info.classes:
-        S.classes = info.classes[0]
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def dataset(name: str, m: int, noise: float, seed: int, k: int, test: float):
-    return make_data(name, m, noise, seed, k, test)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -95,28 +56,13 @@ state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
 fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
 state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
 fill.setdefault("noise", N.DATASETS[S.data].noise)  # the noise of the data set the link names
-SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, _noise_setting(S.data)] + CONFIG + HPS + SCHED + EOS_SETTINGS
+SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, noise_setting(S.data)] + CONFIG + HPS + SCHED + EOS_SETTINGS
 state.load(SETTINGS, PAGE, fill)
 state.show_warnings()
 
 side = st.sidebar
 lesson_menu(LESSONS, side)
-with side.expander("Data", expanded=True):
-    info = N.DATASETS[st.selectbox("data set", DATASET.choices, key=S.key("data"), on_change=_dataset_changed,
-                                   format_func=lambda n: N.DATASETS[n].label)]
-    st.caption(info.description)
-    if len(info.classes) > 1:
-        st.slider("classes K", 2, N.MAX_CLASSES, key=S.key("classes"))
-    st.select_slider("examples m (train + test)", M_OPTIONS, key=S.key("m"))
-    st.slider("noise σ", 0.0, 1.0, step=0.01, key=S.key("noise"))
-    st.select_slider("test fraction", TEST_OPTIONS, key=S.key("test"))
-    st.number_input("seed (data, split, initialization, mini-batches)", 0, 2**31 - 1, key=S.key("seed"))
-with side.expander("Network and loss", expanded=True):
-    st.slider("hidden layers", 1, 6, key=S.key("depth"))
-    st.select_slider("units per hidden layer", WIDTHS, key=S.key("width"))
-    st.selectbox("activation", tuple(N.ACTIVATIONS), key=S.key("act"), format_func=lambda a: N.ACTIVATIONS[a].label)
-    st.selectbox("loss", tuple(N.LOSSES), key=S.key("loss"), format_func=lambda n: N.LOSSES[n].label)
-    st.select_slider("L2 regularization λ", LAMBDAS, key=S.key("lam"), format_func=lambda v: f"{v:g}")
+info = data_and_network(side, True, "data, split, initialization, mini-batches", describe=True)
 chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
 configs = {}
 for name in chosen:
