@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from optim.rules import (
+    _ADAM_COURSE,
     BETA,
     BETA1,
     BETA2,
@@ -318,11 +319,7 @@ def sam_over(base: str | Optimizer = "gd") -> Optimizer:
 
 # --- the registry --------------------------------------------------------------------------------------
 
-_ADAM_MOMENTS = (
-    r"v := \beta_1 v + (1-\beta_1)\, dW",
-    r"s := \beta_2 s + (1-\beta_2)\, dW^2",
-    r"\hat v = \frac{v}{1-\beta_1^{\,t}}, \quad \hat s = \frac{s}{1-\beta_2^{\,t}}",
-)
+_ADAM_MOMENTS = _ADAM_COURSE  # v, s and their bias corrections, as Adam writes them
 
 
 def _eps_forms(top: str, den: str) -> dict[str, str]:
