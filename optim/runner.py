@@ -175,42 +175,29 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
-def _frozen(k, first, rest):
-    """``first`` then ``rest`` (rows after updates 1, 2, …), the rows from step k on replaced by
-    the last row before it: the tail of a run that stopped at step k (k = steps + 1: nothing
-    replaced).  One pass over the arrays: the row is picked by a dynamic index and the replacement
-    fuses into the concatenation."""
-    def one(x0, xs):
-        x0 = jnp.asarray(x0)[None]
-        if xs.shape[0] == 0:
-            return x0
-        prev = jnp.where(k >= 2, jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 2, 0, xs.shape[0] - 1),
-                                                              keepdims=False), x0[0])
-        rows = jnp.arange(1, xs.shape[0] + 1).reshape((-1,) + (1,) * (xs.ndim - 1))
-        return jnp.concatenate([x0, jnp.where(rows >= k, prev, xs)])
-    return tmap(one, first, rest)
+def _joined(first, rest):
+    """``first`` then ``rest``: the row before the first update, then one row after each."""
+    return tmap(lambda x0, xs: jnp.concatenate([jnp.asarray(x0)[None], xs]), first, rest)
 
 
-def _frozen_inputs(k, rest):
-    """Rows i ≥ k of ``rest`` (what step i + 1 read, e.g. its gradient) replaced by row k − 1: a
-    stopped run reads the same point again."""
-    def one(xs):
-        if xs.shape[0] == 0:
-            return xs
-        prev = jax.lax.dynamic_index_in_dim(xs, jnp.clip(k - 1, 0, xs.shape[0] - 1), keepdims=False)
-        rows = jnp.arange(xs.shape[0]).reshape((-1,) + (1,) * (xs.ndim - 1))
-        return jnp.where(rows >= k, prev, xs)
-    return tmap(one, rest)
+class _Raw(NamedTuple):
+    """What the scan gives: the values before the first update (``first``: params, loss, state),
+    the rows recorded after each update (``rest``), and ``stop``, the first update whose
+    parameters (or the loss there) were not finite (steps + 1 if none)."""
+
+    first: dict
+    rest: dict
+    stop: Any
+    epoch: Any
 
 
-def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
-                decay_per_epoch: bool, x0, hp, sp, seed, data) -> Trajectory:
-    """The scan.  Its body is the update and what is recorded, nothing more: each step also
-    records whether its new parameters (or, when the loss is recorded, the loss there) are not
-    finite, and after the scan the first such step is ``diverged_step`` and every recorded row
-    from there is replaced by the last finite one (the parameters, state, loss and gradient stay
-    frozen).  The same result as refusing the step inside the loop, for a leaner loop body (no
-    select over parameters and state each step: the carry runs on, non-finite, unread)."""
+def _scan(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
+          decay_per_epoch: bool, x0, hp, sp, seed, data) -> _Raw:
+    """The scan.  Its body is the update and what is recorded, nothing more, plus one scalar in
+    the carry: the first step whose new parameters (or, when the loss is recorded, the loss there)
+    are not finite.  The carry runs on past it, non-finite and unread, and ``_finish`` freezes the
+    rows from there: the same result as refusing the step inside the loop, for a leaner loop body
+    (a select over parameters and state each step costs a vmapped run more than the pass after)."""
     key = jax.random.key(seed)
     has_loss = "loss" in record and not (isinstance(problem, Plain) and problem.loss_fn is None)
     dtype = dtype_of(x0)
@@ -218,9 +205,10 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
     # The step counter rides in the carry; only a per-epoch decay reads its t from a sequence.
     t_sched = epoch.astype(dtype) if decay_per_epoch else None
     state0 = opt.init(x0)
+    none = jnp.array(steps + 1, jnp.int32)
 
     def body(carry, xs):
-        p, st, i = carry
+        p, st, i, stop = carry
         t, batch = xs
         lr_t = sched.fn(i.astype(dtype) if t is None else t, hp["lr"], sp)
         grad_fn = partial(problem.grad, data=data, batch=batch, t=i + 1)
@@ -229,34 +217,80 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
         p_new = problem.project(p_new, data)
         loss = jnp.asarray(problem.loss(p_new, data, i + 2), dtype) if has_loss else None
         bad = ~_all_finite(p_new)
+        if has_loss:
+            bad = bad | ~jnp.isfinite(loss)
         out = {
             "params": p_new if "params" in record else None,
             "loss": loss,
             "grads": g if "grads" in record else None,
             "lr": lr_t if "lr" in record else None,
             "state": st_new if "state" in record else None,
-            "bad": bad | ~jnp.isfinite(loss) if has_loss else bad,
         }
-        return (p_new, st_new, i + 1), out
+        return (p_new, st_new, i + 1, jnp.where(bad & (stop == none), i + 1, stop)), out
 
-    _, out = jax.lax.scan(body, (x0, state0, jnp.zeros([], jnp.int32)), (t_sched, batches), length=steps)
-    params, state, grads = out["params"], out["state"], out["grads"]
-    loss0 = jnp.asarray(problem.loss(x0, data, 1), dtype) if has_loss else None
-    div = jnp.array(-1, jnp.int32)
-    stop = jnp.array(steps + 1, jnp.int32)
-    if steps:
-        bad = out["bad"]
-        div = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, -1).astype(jnp.int32)
-        stop = jnp.where(div > 0, div, steps + 1)
+    carry0 = (x0, state0, jnp.zeros([], jnp.int32), none)
+    (_, _, _, stop), rest = jax.lax.scan(body, carry0, (t_sched, batches), length=steps)
+    first = {"params": x0 if "params" in record else None,
+             "loss": jnp.asarray(problem.loss(x0, data, 1), dtype) if has_loss else None,
+             "state": state0 if "state" in record else None}
+    return _Raw(first, rest, stop, epoch)
+
+
+def _filled(k, rows):
+    """Rows k, k + 1, … of every array of ``rows`` replaced by its row k − 1, by one loop over those
+    rows only (no iteration when k is past the end; a shorter array's last row is rewritten with
+    its own value).  XLA's cost analysis counts a loop's body once, so a single run's program stays
+    under the 1,000 flops below which the CPU client runs it inline, on the calling thread (a
+    where over every row costs a thread hop, ~30 µs a call); one loop, as each costs ~4 µs."""
+    leaves, treedef = jax.tree.flatten(rows)
+    leaves = [a for a in leaves if a.shape[0]]
+    if not leaves:
+        return rows
+    n = max(a.shape[0] for a in leaves)
+    prev = [jax.lax.dynamic_index_in_dim(a, jnp.clip(k - 1, 0, a.shape[0] - 1)) for a in leaves]
+
+    def body(r, arrays):
+        return [jax.lax.dynamic_update_index_in_dim(a, p, jnp.minimum(r, a.shape[0] - 1), 0)
+                for a, p in zip(arrays, prev)]
+
+    filled = iter(jax.lax.fori_loop(k, n, body, leaves))
+    return jax.tree.unflatten(treedef, [next(filled) if a.shape[0] else a for a in jax.tree.leaves(rows)])
+
+
+def _selected(k, rows):
+    """Rows k, k + 1, … of ``rows`` replaced by row k − 1, by a where over every row: one pass,
+    fused with the joining of the rows (for vmapped runs, where a loop would run as many times as
+    the earliest stop needs, over every run)."""
+    def one(a):
+        if a.shape[0] == 0:
+            return a
+        prev = jax.lax.dynamic_index_in_dim(a, jnp.clip(k - 1, 0, a.shape[0] - 1), keepdims=False)
+        r = jnp.arange(a.shape[0]).reshape((-1,) + (1,) * (a.ndim - 1))
+        return jnp.where(r >= k, prev, a)
+    return tmap(one, rows)
+
+
+def _finish(raw: _Raw, steps: int, freeze: Callable) -> Trajectory:
+    """The trajectory from the scan's rows: the row before the first update joined to the rest,
+    and every row from ``raw.stop`` on made the last finite one (parameters, state, loss) or the
+    last read (gradient: a stopped run reads the same point again), by ``freeze(k, rows)``."""
+    first, rest, stop = raw.first, raw.rest, raw.stop
+    rows = {name: _joined(first[name], rest[name]) for name in ("params", "loss", "state") if first[name] is not None}
+    if rest["grads"] is not None:
+        rows["grads"] = rest["grads"]
+    rows = freeze(stop, rows)
     return Trajectory(
-        params=_frozen(stop, x0, params) if "params" in record else None,
-        loss=_frozen(stop, loss0, out["loss"]) if has_loss else None,
-        grads=_frozen_inputs(stop, grads) if grads is not None else None,
-        lr=out["lr"],
-        state=_frozen(stop, state0, state) if "state" in record else None,
-        epoch=epoch,
-        diverged_step=div,
+        params=rows.get("params"), loss=rows.get("loss"), state=rows.get("state"), grads=rows.get("grads"),
+        lr=rest["lr"], epoch=raw.epoch, diverged_step=jnp.where(stop <= steps, stop, -1).astype(jnp.int32),
     )
+
+
+def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozenset,
+                decay_per_epoch: bool, x0, hp, sp, seed, data) -> Trajectory:
+    """One run: the scan, then its rows frozen from the step where it stopped (``_filled``: a run
+    that never diverged pays nothing for it)."""
+    return _finish(_scan(opt, sched, problem, steps, record, decay_per_epoch, x0, hp, sp, seed, data), steps,
+                   _filled)
 
 
 _STATIC = ("opt", "sched", "problem", "steps", "record", "decay_per_epoch")
@@ -265,8 +299,12 @@ _run_one = jax.jit(_trajectory, static_argnames=_STATIC)
 
 @partial(jax.jit, static_argnames=_STATIC + ("axes",))
 def _run_vmapped(opt, sched, problem, steps, record, decay_per_epoch, axes, x0, hp, sp, seed, data):
-    fn = partial(_trajectory, opt, sched, problem, steps, record, decay_per_epoch)
-    return jax.vmap(fn, in_axes=axes.axes())(x0, hp, sp, seed, data)
+    """Many runs: the scans vmapped, their rows frozen by ``_selected``, fused with the joining.
+    (A conditional skipping the pass when no run stopped measured 2× slower: its operands, every
+    run's rows, are materialized before it, then copied.)"""
+    fn = partial(_scan, opt, sched, problem, steps, record, decay_per_epoch)
+    raw = jax.vmap(fn, in_axes=axes.axes())(x0, hp, sp, seed, data)
+    return jax.vmap(partial(_finish, steps=steps, freeze=_selected))(raw)
 
 
 def compile_count() -> int:
@@ -298,9 +336,24 @@ def _static(optimizer, schedule, convention, clip, record: tuple):
 
 
 def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype=np.float32):
-    opt, sched, record = _static(optimizer, schedule, convention, clip, tuple(record))
+    try:  # scalars only (the common call): resolved once per distinct request
+        return _prepared(optimizer, schedule, tuple((schedule_params or {}).items()), convention, clip,
+                         tuple(record), tuple(hp.items()), dtype)
+    except TypeError:  # an array among the values (run_many): not hashable
+        return _prepare_now(optimizer, schedule, schedule_params, convention, clip, tuple(record), hp, dtype)
+
+
+def _prepare_now(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype):
+    opt, sched, record = _static(optimizer, schedule, convention, clip, record)
     return (opt, sched, record, _floats(full_hp(opt, hp), dtype),
             _floats(full_schedule_params(sched, schedule_params), dtype))
+
+
+@lru_cache(maxsize=1024)
+def _prepared(optimizer, schedule, schedule_params: tuple, convention, clip, record: tuple, hp: tuple, dtype):
+    """``_prepare_now`` for hashable arguments, cached: a slider's rerun skips the registry and the
+    conversions (the dicts it returns are shared: the runner never mutates them)."""
+    return _prepare_now(optimizer, schedule, dict(schedule_params), convention, clip, record, dict(hp), dtype)
 
 
 def _dtype(a):
@@ -314,6 +367,8 @@ def _as_params(x0):
     """Parameters as NumPy arrays (no device round trip before the call), float32, or float64
     when given float64 under ``jax_enable_x64`` (float64 in, float64 out); a flat tuple or list
     of numbers, like ``surface.start``, is one vector."""
+    if type(x0) is np.ndarray and x0.dtype == np.float32:  # the common call, as is
+        return x0
     if isinstance(x0, (tuple, list)) and all(np.ndim(a) == 0 for a in x0):
         x0 = np.asarray(x0)
     dtype = _dtype(x0)
