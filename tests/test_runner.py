@@ -122,6 +122,58 @@ def test_divergence_is_reported_and_frozen_without_exception(with_loss):
         np.testing.assert_allclose(loss, np.asarray(jax.vmap(rosen.f)(traj.params)), rtol=1e-6)
 
 
+def _steep_grad(x):  # ∇ of 6·10³⁸ x²: not finite in float32 at |x| = 1, so neither is update 1
+    return x * 3e38 * 4.0
+
+
+def _doubling_grad(x):  # ∇ of x²: GD at α = 2 multiplies x by −3 each step
+    return 2.0 * x
+
+
+@pytest.mark.parametrize("grad_fn, steps, expected", [(_steep_grad, 6, 1), (_doubling_grad, 81, 81),
+                                                      (_doubling_grad, 85, 81)])
+def test_a_run_stopped_at_its_first_or_last_step_freezes_every_field_as_run_many_does(grad_fn, steps, expected):
+    """The two freezes (a single run's loop over the frozen rows, run_many's where over every row)
+    give the same rows, at both ends: stopped at update 1, and at the last update (3⁸¹ > 3.4·10³⁸,
+    float32's largest; 3⁸⁰ is below it)."""
+    x0 = np.array([1.0, -1.0], np.float32)
+    lr = 2.0 if grad_fn is _doubling_grad else 1.0
+    one = run("momentum", grad_fn, x0, steps, lr=lr, beta=0.0)
+    many = run_many("momentum", grad_fn, np.stack([x0, x0 / 2]), steps, lr=lr, beta=0.0,
+                    record=("params", "grads", "state", "lr"))
+    assert one.diverged_at == expected == int(many.diverged_step[0])
+    p, g = np.asarray(one.params, np.float64), np.asarray(one.grads, np.float64)
+    assert np.all(np.isfinite(p))  # the gradient read may not be: it is what stopped the run
+    w = x0.astype(np.float64) * (-3.0) ** np.arange(expected)[:, None] if grad_fn is _doubling_grad else x0[None]
+    np.testing.assert_allclose(p[:expected], w, rtol=1e-5)  # the course's GD until it stopped
+    np.testing.assert_array_equal(p[expected:], np.broadcast_to(p[expected - 1], p[expected:].shape))
+    np.testing.assert_array_equal(g[expected - 1:], np.broadcast_to(g[expected - 1], g[expected - 1:].shape))
+    t = np.asarray(one.state.t)
+    np.testing.assert_array_equal(t, np.minimum(np.arange(steps + 1), expected - 1))
+    for name in ("params", "grads", "lr"):
+        np.testing.assert_array_equal(np.asarray(getattr(many, name))[0], np.asarray(getattr(one, name)), err_msg=name)
+    for a, b in zip(jax.tree.leaves(many.state), jax.tree.leaves(one.state)):
+        np.testing.assert_array_equal(np.asarray(a)[0], np.asarray(b))
+
+
+def test_a_single_runs_program_does_not_grow_with_its_steps():
+    """XLA's CPU client runs a program inline, on the calling thread, when its cost analysis
+    counts under 1,000 flops (a loop's body counted once); above, each call pays a thread hop
+    (~30 µs, as much as 1,000 steps of Adam on a 2-D surface).  A single run's program, the
+    freeze of a stopped run's rows included, stays there whatever its length."""
+    from optim.runner import FIELDS, _plain_data, _prepare, _run_one, _seed, Plain
+
+    x0 = np.asarray(rosen.start, np.float32)
+    opt, sched, record, hp, sp = _prepare("adam", "constant", None, None, None, FIELDS, {})
+    problem = Plain(rosen.grad, rosen.f)
+
+    def flops(steps):
+        c = _run_one.lower(opt, sched, problem, steps, record, False, x0, hp, sp, _seed(0), _plain_data(0.0, None))
+        return c.compile().cost_analysis()["flops"]
+
+    assert flops(100) == flops(5000) < 1000
+
+
 def test_run_without_divergence_reports_none():
     traj = run_gd50(np.array([-1.5, 2.0]), lr=1e-4)
     assert traj.diverged_at is None
