@@ -258,26 +258,38 @@ def _filled(k, rows):
 
 
 def _selected(k, rows):
-    """Rows k, k + 1, … of ``rows`` replaced by row k − 1, by a where over every row: one pass,
-    fused with the joining of the rows (for vmapped runs, where a loop would run as many times as
-    the earliest stop needs, over every run)."""
-    def one(a):
-        if a.shape[0] == 0:
-            return a
-        prev = jax.lax.dynamic_index_in_dim(a, jnp.clip(k - 1, 0, a.shape[0] - 1), keepdims=False)
-        r = jnp.arange(a.shape[0]).reshape((-1,) + (1,) * (a.ndim - 1))
-        return jnp.where(r >= k, prev, a)
-    return tmap(one, rows)
+    """Rows k, k + 1, … replaced by row k − 1, by a where over every row (for vmapped runs, where a
+    loop would run as many times as the earliest stop needs, over every run).  ``rows`` maps a
+    field to ``(first, rest)``, joined here: the row to repeat is read from ``first`` and ``rest``,
+    not from the joined rows, so that XLA fuses the where into the joining (one pass, not two)."""
+    def one(first, rest):
+        r = jnp.arange(1, rest.shape[0] + 1).reshape((-1,) + (1,) * (rest.ndim - 1))
+        if first is None:  # no row before the first update (the gradient): rest's rows are 0, 1, …
+            prev = jax.lax.dynamic_index_in_dim(rest, jnp.clip(k - 1, 0, rest.shape[0] - 1), keepdims=False)
+            return jnp.where(r - 1 >= k, prev, rest)
+        first = jnp.asarray(first)
+        prev = jnp.where(k >= 2, jax.lax.dynamic_index_in_dim(rest, jnp.clip(k - 2, 0, rest.shape[0] - 1),
+                                                               keepdims=False), first)
+        return jnp.concatenate([first[None], jnp.where(r >= k, prev, rest)])
+    return {name: tmap(one, first, rest) if first is not None else tmap(partial(one, None), rest)
+            for name, (first, rest) in rows.items()}
+
+
+def _joined_then(fill):
+    """A freeze over ``(first, rest)`` pairs that joins them first, then ``fill(k, rows)``."""
+    return lambda k, rows: fill(k, {name: rest if first is None else _joined(first, rest)
+                                    for name, (first, rest) in rows.items()})
 
 
 def _finish(raw: _Raw, steps: int, freeze: Callable) -> Trajectory:
     """The trajectory from the scan's rows: the row before the first update joined to the rest,
     and every row from ``raw.stop`` on made the last finite one (parameters, state, loss) or the
-    last read (gradient: a stopped run reads the same point again), by ``freeze(k, rows)``."""
+    last read (gradient: a stopped run reads the same point again), by ``freeze(k, rows)``, rows
+    mapping each field to its (first row or None, rest)."""
     first, rest, stop = raw.first, raw.rest, raw.stop
-    rows = {name: _joined(first[name], rest[name]) for name in ("params", "loss", "state") if first[name] is not None}
+    rows = {name: (first[name], rest[name]) for name in ("params", "loss", "state") if first[name] is not None}
     if rest["grads"] is not None:
-        rows["grads"] = rest["grads"]
+        rows["grads"] = (None, rest["grads"])
     rows = freeze(stop, rows)
     return Trajectory(
         params=rows.get("params"), loss=rows.get("loss"), state=rows.get("state"), grads=rows.get("grads"),
@@ -290,7 +302,7 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
     """One run: the scan, then its rows frozen from the step where it stopped (``_filled``: a run
     that never diverged pays nothing for it)."""
     return _finish(_scan(opt, sched, problem, steps, record, decay_per_epoch, x0, hp, sp, seed, data), steps,
-                   _filled)
+                   _joined_then(_filled))
 
 
 _STATIC = ("opt", "sched", "problem", "steps", "record", "decay_per_epoch")
