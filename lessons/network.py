@@ -177,7 +177,7 @@ def check_flat_network(runs: Runs, base: str = "gd", flat: str = "sam", factor: 
     ac_b, ac_f = _last(b, "test_acc"), _last(f, "test_acc")
     alive = b["diverged_epoch"] is None and f["diverged_epoch"] is None
     ok = alive and 0 < factor * lf <= lb and te_f < te_b and gap_f < gap_b and ac_f >= ac_b
-    ratio = f"{lb / lf:.3g}× flatter" if lf > 0 else "λ_max ≤ 0"
+    ratio = f"{lb / lf:.3g}× flatter" if lf > 0 and math.isfinite(lb) else "no ratio"
     return Verdict(bool(ok), ("" if alive else "a run diverged; ") + f"λ_max at the final weights: {_label(base)} "
                    f"{lb:.3g}, {_label(flat)} {lf:.3g} ({ratio}); test loss {te_b:.3g} → {te_f:.3g}, train–test gap "
                    f"{gap_b:.3g} → {gap_f:.3g}, test accuracy {ac_b:.1%} → {ac_f:.1%}")

@@ -273,6 +273,8 @@ def test_the_flat_network_check_refuses_swapped_missing_unmeasured_or_diverged_r
     assert check(bare).holds is None
     v = check({**flat_net_runs, "sam": {**flat_net_runs["sam"], "diverged_epoch": 12}})
     assert v.holds is False and "diverged" in v.detail
+    v = check({**flat_net_runs, "gd": {**flat_net_runs["gd"], NL.LAMBDA_MAX: float("nan")}})
+    assert v.holds is False and "no ratio" in v.detail
     # SAM at ρ = 0 is GD: the same minimum, no flatter
     runs = NL.run_lesson(_with(NL.LESSONS["flat_network"], **{"sam.rho": 0.0}))
     assert _flatness(runs) == pytest.approx(1.0, rel=1e-4) and check(runs).holds is False

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import assert_finite_json
 
 from optim import OPTIMIZERS
 from surfaces import network as N
@@ -233,3 +234,8 @@ def test_final_sharpness_figure_has_one_bar_per_measured_run_and_the_table_a_col
     t = V.results_table(runs)
     assert list(t["λ_max at the end"][:2]) == [5.0, 1.25] and np.isnan(t["λ_max at the end"][2])  # shown as "—"
     assert "λ_max at the end" not in V.results_table(fake_runs(2)).columns  # nothing measured: no column
+    diverged = [V.NetRun("gd", "GD", {**runs[0].rec, "lambda_max": float("nan")}, 0), runs[1]]
+    fig = V.final_sharpness_figure(diverged, STYLE)
+    assert_finite_json(fig)
+    assert json.loads(fig.to_json())["data"][0]["text"] == ["not finite", "1.25"]
+    np.testing.assert_allclose(np.asarray(fig.data[0].y, np.float64), [0.0, 1.25])
