@@ -4,10 +4,10 @@ the lesson's claim on the runs shown."""
 
 import streamlit as st
 
-from lessons.network import BASE, L2_OFF, L2_ON, LESSONS
+from lessons.network import BASE, L2_OFF, L2_ON, LESSONS, measures_sharpness, run_record
 from optim import OPTIMIZERS
 from surfaces import network as N
-from surfaces.training import OWN_SCHEDULE, as_record, default_init, schedule_of, timed_fit
+from surfaces.training import OWN_SCHEDULE, default_init, schedule_of, timed_fit
 from ui import state
 from ui.cache import in_parallel
 from ui.common import GLOBAL_SETTINGS, plot, style
@@ -16,6 +16,7 @@ from ui.export import download_buttons
 from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
 from ui.muon_panel import OWN_SCHEDULE_NOTE, update_panel
 from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, noise_setting
+from ui.sam_panel import sharpness_panel
 from ui.state import S, Setting
 from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
@@ -40,13 +41,13 @@ VIEW = {"preset", "present", "logy"}  # no run depends on these
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def train_run(data_key: tuple, sizes: tuple, act: str, loss: str, lam: float, opt: str, convention: str,
-              hp: tuple, batch: int, epochs: int, sched: str, sp: tuple, seed: int) -> dict:
-    """One optimizer's run as NumPy arrays, with its compile and training times (cached by the
-    whole configuration: a rerun is instant)."""
-    params = N.init_mlp(seed, sizes, default_init(act))
-    f, compile_s, train_s = timed_fit(params, dataset(*data_key), opt, epochs, batch, dict(hp), seed, act, loss,
+              hp: tuple, batch: int, epochs: int, sched: str, sp: tuple, seed: int, sharp: bool) -> dict:
+    """One optimizer's run as NumPy arrays, with its compile and training times and, if ``sharp``,
+    its sharpness at the end (cached by the whole configuration: a rerun is instant)."""
+    params, data = N.init_mlp(seed, sizes, default_init(act)), dataset(*data_key)
+    f, compile_s, train_s = timed_fit(params, data, opt, epochs, batch, dict(hp), seed, act, loss,
                                       lam, sched, dict(sp), convention)
-    return as_record(f, compile_s, train_s)
+    return run_record(f, data, act, loss, lam, sharp, compile_s, train_s)
 
 
 st.title("Training a small network")
@@ -126,7 +127,7 @@ with st.spinner(f"Training {len(jobs)} run{'s' * (len(jobs) > 1)}: the first run
                 "compiles for a few seconds…", show_time=True):
     recs = in_parallel(train_run, [(data_key, sizes, act, loss, run_lam, name, configs[name][0].convention,
                                     tuple(sorted(configs[name][1].items())), batch, epochs,
-                                    *schedule_of(name, *sched_key), int(S.seed))
+                                    *schedule_of(name, *sched_key), int(S.seed), measures_sharpness(chosen))
                                    for name, _, run_lam, _ in jobs])
 runs = [NetRun(name, label, rec, chosen.index(name), run_lam, color)
         for (name, label, run_lam, color), rec in zip(jobs, recs)]
@@ -157,6 +158,7 @@ st.caption("The class each network predicts at every point of the plane (light c
 boundaries = boundary_figure(main, data, sty)
 plot(boundaries, key="boundaries")
 update_panel(main, sty)
+sharpness_panel(main, sty)
 
 if S.compare:
     st.subheader("Overfitting: L2 regularization")

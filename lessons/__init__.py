@@ -27,6 +27,7 @@ PATH: list[Lesson] = [
     network.LESSONS["defaults"],
     network.LESSONS["no_schedule"],
     network.LESSONS["orthogonal"],
+    network.LESSONS["flat_network"],
     landscape.LESSONS["four"],
     tuning.LESSONS["classic"],
 ]

@@ -3,6 +3,8 @@ of the small network that measures it every few steps: the edge of stability (Co
 Kolter & Talwalkar, ICLR 2021).  On a quadratic, GD diverges along any direction whose curvature
 exceeds 2/α (``optim.theory``); a network's sharpness rises while GD trains it ("progressive
 sharpening") until it reaches 2/α, then hovers there while the loss keeps falling, unevenly.
+``final_sharpness``: the sharpness of the minimum a run ended in, at its final weights (the flat
+minima SAM seeks, Foret et al. 2021).
 
 No Hessian is formed: Hv = d/dε ∇L(W + εv) at ε = 0, one ``jax.jvp`` of the gradient (the cost
 of about two gradients)."""
@@ -59,6 +61,31 @@ def sharpness(loss: Callable, params, iters: int = 100, seed: int = 0) -> float:
     v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)])
     lam, _ = jax.jit(partial(power_iteration, loss, iters=iters))(params, v0)
     return float(lam)
+
+
+FINAL_ITERS = 30  # power-iteration steps at the final weights: 20 already agree with 1,000 to 4 digits there
+
+
+@partial(jax.jit, static_argnames=("activation", "loss", "iters"))
+def _final_sharpness(params, X, y, lam, v0, activation: str, loss: str, iters: int):
+    def obj(p):
+        return N.objective(p, X, y, activation, loss, lam, None, train=True)[0]
+
+    return power_iteration(obj, params, v0, iters)[0]
+
+
+def final_sharpness(params, X, y, activation: str, loss: str, lam: float = 0.0, iters: int = FINAL_ITERS,
+                    seed: int = 0) -> float:
+    """λ_max(∇²J) of the training objective J = (1/m) Σ ℓ(ŷᵢ, yᵢ) + λ Σ‖W‖² on all of (X, y) at the
+    MLP weights ``params`` (a run's final weights: how sharp the minimum it ended in is), by
+    ``iters`` power-iteration steps from a seeded random vector.  One jitted program per network
+    shape, activation and loss (the weights, data and λ are traced)."""
+    p = tmap(lambda a: jnp.asarray(a, jnp.float32), params)
+    leaves, tree = jax.tree.flatten(p)
+    keys = jax.random.split(jax.random.key(seed), len(leaves))
+    v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, jnp.float32) for k, x in zip(keys, leaves)])
+    return float(_final_sharpness(p, jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.int32), float(lam), v0,
+                                  activation, loss, int(iters)))
 
 
 class EoSRun(NamedTuple):

@@ -1,7 +1,7 @@
 """The lessons of today's rules measured with the engine, as their pages make the runs: flat minima
-(SAM against GD on the race page), no schedule needed (schedule-free AdamW against AdamW with a
-cosine schedule) and orthogonalized updates (Muon against AdamW) on the network page; each check
-refuses swapped or missing runs."""
+(SAM against GD on the race page and on the network page), no schedule needed (schedule-free AdamW
+against AdamW with a cosine schedule) and orthogonalized updates (Muon against AdamW) on the
+network page; each check refuses swapped or missing runs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from lessons import PATH
 from lessons import network as NL
 from lessons import race as R
 from surfaces import SURFACES
+from surfaces import network as N
+from surfaces.sharpness import final_sharpness
+from surfaces.training import fit, make_data
 
 SHARP_FLAT = SURFACES["sharp_flat"]
 
@@ -104,6 +107,7 @@ def test_the_lessons_of_today_are_on_the_path():
     keys = [(le.page, le.key) for le in PATH]
     assert ("race", "flat_minima") in keys
     assert ("network", "no_schedule") in keys and ("network", "orthogonal") in keys
+    assert ("network", "flat_network") in keys
 
 
 # --- No schedule needed: schedule-free AdamW against AdamW with a cosine schedule --------------------
@@ -193,3 +197,84 @@ def test_the_panels_words_newton_schulz_sends_singular_values_to_its_range():
                             compute_uv=False)
         assert NS_RANGE[0] <= out[:-1].min() and out.max() <= NS_RANGE[1], (low, out)
         assert out[-1] < 1e-3
+
+
+# --- Flat minima on a network: SAM against GD ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flat_net_runs():
+    return NL.run_lesson(NL.LESSONS["flat_network"])
+
+
+def _flatness(runs) -> float:
+    return runs["gd"][NL.LAMBDA_MAX] / runs["sam"][NL.LAMBDA_MAX]
+
+
+def test_flat_network_holds_and_says_its_numbers(flat_net_runs):
+    lesson = NL.LESSONS["flat_network"]
+    v = lesson.verdict(flat_net_runs)
+    assert v.holds is True, v.detail
+    gd, sam = flat_net_runs["gd"], flat_net_runs["sam"]
+    assert _flatness(flat_net_runs) >= 2
+    assert f"{gd[NL.LAMBDA_MAX]:.3g}" in v.detail and f"{sam[NL.LAMBDA_MAX]:.3g}" in v.detail
+    assert sam["test_loss"][-1] < gd["test_loss"][-1] and sam["test_acc"][-1] >= gd["test_acc"][-1]
+    # the claim's setting: 40 training examples, the same α for both, λ = 0, the 3 × 64 ReLU network
+    v_ = NL.values(lesson)
+    data = make_data("moons", v_["m"], v_["noise"], v_["seed"], 2, v_["test"])
+    assert len(data.y_train) == len(data.y_test) == 40
+    assert v_["gd.lr"] == v_["sam.lr"] == 0.1 and v_["lam"] == 0.0 and v_["sam.rho"] == 0.15
+    assert (v_["depth"], v_["width"], v_["act"]) == (3, 64, "relu")
+
+
+def test_the_recorded_sharpness_is_lambda_max_at_the_final_weights(flat_net_runs):
+    """What the check reads is a converged λ_max: GD's run made again, its sharpness at the final
+    weights by 500 power-iteration steps from another start agrees to 1e-3."""
+    v = NL.values(NL.LESSONS["flat_network"])
+    data = make_data("moons", v["m"], v["noise"], v["seed"], 2, v["test"])
+    params = N.init_mlp(v["seed"], N.mlp_sizes(3, 64, 2, 1), "he")
+    f = fit(params, data, "gd", v["epochs"], 32, {"lr": 0.1}, v["seed"], "relu", "cross_entropy", 0.0)
+    np.testing.assert_allclose(f.test_loss, flat_net_runs["gd"]["test_loss"], rtol=1e-6)
+    slow = final_sharpness(f.params, data.X_train, data.y_train, "relu", "cross_entropy", 0.0, iters=500, seed=1)
+    assert flat_net_runs["gd"][NL.LAMBDA_MAX] == pytest.approx(slow, rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(1, 10))
+def test_sam_ends_at_least_2x_flatter_for_other_seeds(seed):
+    runs = NL.run_lesson(_with(NL.LESSONS["flat_network"], seed=seed))
+    assert _flatness(runs) >= 2, (seed, runs["gd"][NL.LAMBDA_MAX], runs["sam"][NL.LAMBDA_MAX])
+
+
+@pytest.mark.parametrize("lr,rho", [(0.07, 0.15), (0.15, 0.15), (0.1, 0.1), (0.1, 0.2)])
+def test_flat_network_holds_on_this_split_at_nearby_rates_and_radii(lr, rho):
+    verdict = NL.measure(_with(NL.LESSONS["flat_network"], **{"gd.lr": lr, "sam.lr": lr, "sam.rho": rho}))
+    assert verdict.holds is True, verdict.detail
+
+
+def test_with_seed_10_sam_is_flatter_but_its_test_loss_is_higher():
+    """The claim's last sentence: flatter does not guarantee a lower test loss."""
+    lesson = _with(NL.LESSONS["flat_network"], seed=10)
+    runs = NL.run_lesson(lesson)
+    assert _flatness(runs) >= 2
+    assert runs["sam"]["test_loss"][-1] > runs["gd"]["test_loss"][-1]
+    assert lesson.verdict(runs).holds is False
+
+
+def test_the_page_measures_the_sharpness_when_sam_is_chosen(muon_runs):
+    assert NL.measures_sharpness(["adam", "sam"]) and not NL.measures_sharpness(["gd", "adam"])
+    assert all(NL.LAMBDA_MAX not in r for r in muon_runs.values())  # no SAM: no sharpness, no cost
+
+
+def test_the_flat_network_check_refuses_swapped_missing_unmeasured_or_diverged_runs(flat_net_runs):
+    check = NL.LESSONS["flat_network"].check
+    assert check({"gd": flat_net_runs["sam"], "sam": flat_net_runs["gd"]}).holds is False
+    assert check({"gd": flat_net_runs["gd"]}).holds is None
+    bare = {k: {f: x for f, x in r.items() if f != NL.LAMBDA_MAX} for k, r in flat_net_runs.items()}
+    assert check(bare).holds is None
+    v = check({**flat_net_runs, "sam": {**flat_net_runs["sam"], "diverged_epoch": 12}})
+    assert v.holds is False and "diverged" in v.detail
+    v = check({**flat_net_runs, "gd": {**flat_net_runs["gd"], NL.LAMBDA_MAX: float("nan")}})
+    assert v.holds is False and "no ratio" in v.detail
+    # SAM at ρ = 0 is GD: the same minimum, no flatter
+    runs = NL.run_lesson(_with(NL.LESSONS["flat_network"], **{"sam.rho": 0.0}))
+    assert _flatness(runs) == pytest.approx(1.0, rel=1e-4) and check(runs).holds is False

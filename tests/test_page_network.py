@@ -43,6 +43,7 @@ def test_defaults():
     assert list(table["run"]) == ["Gradient descent", "Momentum", "RMSprop", "Adam"]
     assert (table["test acc"] > 0.8).all() and (table["training (s)"] > 0).all()
     assert table.set_index("run").loc["Adam", "test acc"] >= 0.95
+    assert "sam_sharpness" not in figs and "λ_max at the end" not in table.columns  # no SAM: nothing measured
     assert any(r"\log" in m.value for m in at.latex)  # the loss's formula
     assert_small(at)
     assert dict(at.query_params) == {}  # defaults: a bare URL
@@ -140,6 +141,23 @@ def test_muon_shows_the_singular_values_of_a_hidden_layers_last_update():
     assert "update_sv" not in charts(page(opts="adamw", epochs="20"))  # no Muon, no panel
     at = page(opts="muon", depth="1", epochs="20")
     assert not at.exception and any("two hidden layers" in i.value for i in at.info)
+
+
+def test_sam_shows_the_sharpness_where_each_run_ends():
+    """The flat-minima lesson: the panel's bars, the table's column and the claim box read one number
+    per run, λ_max at its final weights."""
+    at = page(preset="flat_network")
+    assert not at.exception and not at.error and not at.warning
+    bars = charts(at)["sam_sharpness"]["data"][0]
+    assert bars["x"] == ["Gradient descent", "SAM"]
+    lam = _y(bars)
+    assert lam[0] >= 2 * lam[1] > 0
+    table = at.dataframe[0].value.set_index("run")
+    np.testing.assert_allclose(table.loc[bars["x"], "λ_max at the end"], lam, rtol=1e-6)
+    claims = [m.value for m in at.success]
+    assert len(claims) == 1 and all(f"{v:.3g}" in claims[0] for v in lam), claims
+    assert any("power iteration" in c.value for c in at.caption)
+    assert_small(at)
 
 
 def test_schedule_free_says_it_ignores_the_pages_schedule():

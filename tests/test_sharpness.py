@@ -12,7 +12,7 @@ from jax.flatten_util import ravel_pytree
 
 from lessons import network as NL
 from surfaces import network as N
-from surfaces.sharpness import eos_record, hvp, sharpness, threshold, train_with_sharpness
+from surfaces.sharpness import eos_record, final_sharpness, hvp, sharpness, threshold, train_with_sharpness
 from surfaces.training import make_data
 
 DATA = make_data("moons", 60, 0.1, 0, 2, 0.25)
@@ -37,6 +37,17 @@ def test_power_iteration_matches_the_full_hessian(seed, loss):
     assert w[-1] > abs(w[0])  # the largest magnitude is λ_max: power iteration finds it
     got = sharpness(lambda p: objective(p, loss), params, iters=300, seed=seed)
     assert got == pytest.approx(w[-1], rel=1e-3)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.05])
+def test_final_sharpness_is_the_full_hessians_largest_eigenvalue(lam):
+    """The sharpness a run records at its final weights: of J with its λ‖W‖², on all of (X, y)."""
+    params = N.init_mlp(1, N.mlp_sizes(2, 4, 2, 1), "he")
+    flat, unravel = ravel_pytree(params)
+    h = jax.jit(jax.hessian(lambda w: N.objective(unravel(w), X, Y, "relu", "cross_entropy", lam)[0]))(flat)
+    w = np.linalg.eigvalsh(np.asarray(h, np.float64))
+    assert w[-1] > abs(w[0])
+    assert final_sharpness(params, X, Y, "relu", "cross_entropy", lam, iters=300) == pytest.approx(w[-1], rel=1e-3)
 
 
 def test_the_hessian_vector_product_is_the_hessian_times_v():

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import assert_finite_json
 
 from optim import OPTIMIZERS
 from surfaces import network as N
@@ -216,3 +217,25 @@ def test_update_spectrum_figure_divides_each_run_by_its_largest_singular_value()
     assert [t["line"]["color"] for t in spec["data"]] == [r.color for r in runs]
     np.testing.assert_array_equal(np.asarray(fig.data[0].x), [1, 2, 3, 4])
     assert fig.layout.yaxis.range == (0, 1.05)
+
+
+def test_final_sharpness_figure_has_one_bar_per_measured_run_and_the_table_a_column():
+    runs = fake_runs(3)
+    runs = [V.NetRun(r.name, r.label, {**r.rec, "lambda_max": lam}, r.index) if lam is not None else r
+            for r, lam in zip(runs, (5.0, 1.25, None))]
+    fig = V.final_sharpness_figure(runs, STYLE)
+    spec = json.loads(fig.to_json())
+    bar = spec["data"][0]
+    assert len(spec["data"]) == 1 and bar["type"] == "bar"
+    assert bar["x"] == [runs[0].label, runs[1].label]  # the run without a measurement is left out
+    np.testing.assert_allclose(np.asarray(fig.data[0].y, np.float64), [5.0, 1.25])
+    assert bar["text"] == ["5", "1.25"] and bar["marker"]["color"] == [runs[0].color, runs[1].color]
+    assert fig.layout.yaxis.range == (0, 6.0)
+    t = V.results_table(runs)
+    assert list(t["λ_max at the end"][:2]) == [5.0, 1.25] and np.isnan(t["λ_max at the end"][2])  # shown as "—"
+    assert "λ_max at the end" not in V.results_table(fake_runs(2)).columns  # nothing measured: no column
+    diverged = [V.NetRun("gd", "GD", {**runs[0].rec, "lambda_max": float("nan")}, 0), runs[1]]
+    fig = V.final_sharpness_figure(diverged, STYLE)
+    assert_finite_json(fig)
+    assert json.loads(fig.to_json())["data"][0]["text"] == ["not finite", "1.25"]
+    np.testing.assert_allclose(np.asarray(fig.data[0].y, np.float64), [0.0, 1.25])

@@ -92,6 +92,9 @@ BUILDERS = {
         [network.NetRun(n, n, {"update_sv": [np.ones(2), sv, np.ones(1)]}, i)
          for i, (n, sv) in enumerate((("muon", np.linspace(1.0, 0.6, 16)), ("adamw", np.geomspace(1.0, 1e-3, 16))))],
         1, st),
+    "final_sharpness_figure": lambda d, st: network.final_sharpness_figure(
+        [network.NetRun(r.name, r.label, {**r.rec, "lambda_max": 2.0 + i}, i) for i, r in enumerate(d["net_runs"])],
+        st),
     "best_so_far_figure": lambda d, st: tuning.best_so_far_figure(
         compare_searches(lambda u: (u[:, 0] - 0.3) ** 2 + 1e-3 * u[:, 1], 9, range(6)), st),
 }

@@ -294,12 +294,32 @@ def update_spectrum_figure(runs: list[NetRun], layer: int, style: Style, height:
     return fig
 
 
+def final_sharpness_figure(runs: list[NetRun], style: Style, height: int = 300) -> go.Figure:
+    """One bar per run: the sharpness λ_max(∇²J) at its final weights (``rec["lambda_max"]``), its
+    value written on it ("not finite", and no bar, where the weights of a diverged run give none);
+    the runs without one are left out."""
+    runs = [r for r in runs if "lambda_max" in r.rec]
+    lam = np.asarray([r.rec["lambda_max"] for r in runs], np.float64)
+    ok = np.isfinite(lam)
+    fig = go.Figure(_validate=False)
+    fig.add_trace(dict(type="bar", x=[r.label for r in runs], y=np.where(ok, lam, 0.0).astype(np.float32),
+                       marker=dict(color=[r.color for r in runs]),
+                       text=[f"{v:.3g}" if f else "not finite" for v, f in zip(lam, ok)],
+                       textposition="outside", textfont=dict(size=style.font_size), cliponaxis=False,
+                       showlegend=False, hovertemplate="%{x}<br>λ<sub>max</sub> = %{y:.4g}<extra></extra>"))
+    top = float(np.max(lam[ok])) if ok.any() else 1.0
+    fig.update_yaxes(title_text="λ<sub>max</sub>(∇²J) at the end", range=[0, 1.2 * max(top, 1e-12)])
+    base_layout(fig, style, height=height)
+    return fig
+
+
 # --- tables -----------------------------------------------------------------------------------------------
 
 
 def results_table(runs: list[NetRun]) -> pd.DataFrame:
     """One row per run: final train and test loss and accuracy, the generalization gap (test −
-    train loss), wall time of the training (compilation apart) and epochs per second."""
+    train loss), the sharpness λ_max(∇²J) at the final weights where it was measured (None where
+    not), wall time of the training (compilation apart) and epochs per second."""
     def last(r, k):
         return float(r.rec[k][-1])
 
@@ -311,6 +331,8 @@ def results_table(runs: list[NetRun]) -> pd.DataFrame:
         "train acc": [last(r, "train_acc") for r in runs],
         "test acc": [last(r, "test_acc") for r in runs],
         "gap (test − train loss)": [last(r, "test_loss") - last(r, "train_loss") for r in runs],
+        **({"λ_max at the end": [r.rec.get("lambda_max") for r in runs]}
+           if any("lambda_max" in r.rec for r in runs) else {}),
         "training (s)": [r.rec["seconds"] for r in runs],
         "epochs/s": [r.epochs / max(r.rec["seconds"], 1e-9) for r in runs],
         "compile (s)": [r.rec["compile_seconds"] for r in runs],
