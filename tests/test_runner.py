@@ -161,7 +161,7 @@ def test_a_single_runs_program_does_not_grow_with_its_steps():
     counts under 1,000 flops (a loop's body counted once); above, each call pays a thread hop
     (~30 µs, as much as 1,000 steps of Adam on a 2-D surface).  A single run's program, the
     freeze of a stopped run's rows included, stays there whatever its length."""
-    from optim.runner import FIELDS, _plain_data, _prepare, _run_one, _seed, Plain
+    from optim.runner import FIELDS, Plain, _plain_data, _prepare, _run_one, _seed
 
     x0 = np.asarray(rosen.start, np.float32)
     opt, sched, record, hp, sp = _prepare("adam", "constant", None, None, None, FIELDS, {})
