@@ -23,16 +23,18 @@ def test_below_the_limit_nothing_is_dropped():
     assert n >= 1 and memory.bound(limit_mb=np.inf) is False and T.compiled_programs() == n
 
 
-def test_past_the_limit_the_compiled_programs_go():
+def test_past_the_limit_the_compiled_programs_go(monkeypatch):
+    monkeypatch.setattr(memory, "_after_last", {"mb": 0.0})
     _one_program()
     assert memory.bound(limit_mb=1.0, margin_mb=0.0) is True and T.compiled_programs() == 0
     _one_program()  # and the next run compiles (or loads) its program again
     assert T.compiled_programs() == 1
 
 
-def test_a_process_that_stays_above_the_limit_does_not_clear_at_every_run():
+def test_a_process_that_stays_above_the_limit_does_not_clear_at_every_run(monkeypatch):
     """After a clearing, the next one waits for the process to grow by the margin: a process
     whose results alone exceed the limit would otherwise recompile its programs at every rerun."""
+    monkeypatch.setattr(memory, "_after_last", {"mb": 0.0})  # no clearing before this test's own
     _one_program()
     assert memory.bound(limit_mb=1.0, margin_mb=0.0) is True
     _one_program()

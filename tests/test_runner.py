@@ -440,3 +440,17 @@ def test_numpys_blas_runs_on_one_thread_once_the_engine_is_loaded():
 
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     assert blas and all(i["num_threads"] == 1 for i in blas)
+
+
+def test_a_blas_loaded_after_the_engine_runs_on_one_thread_too():
+    """SciPy's own OpenBLAS (viz.surface uses scipy.ndimage), loaded in a new process after the
+    engine, reads the engine's OPENBLAS_NUM_THREADS."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import optim, scipy.linalg; from threadpoolctl import threadpool_info; "
+            "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"})
+    assert out.stdout.strip() == "[1]"
