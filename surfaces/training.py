@@ -323,15 +323,6 @@ def clear_compiled() -> None:
     _COMPILED.clear()
 
 
-def drop_oldest(keep: int) -> bool:
-    """Forget the least recently used compiled program, if more than ``keep`` are held; True if one
-    went (the memory bound's first resort: the page in use keeps its own)."""
-    if len(_COMPILED) <= keep:
-        return False
-    _COMPILED.popitem(last=False)
-    return True
-
-
 def compiled_programs() -> int:
     """Programs ``timed_fit`` holds compiled (tests: a new epoch count must not add one)."""
     return len(_COMPILED)

@@ -66,24 +66,3 @@ def test_freed_heap_pages_go_back_before_any_program_is_dropped(monkeypatch):
     resident["mb"] = 900.0
     monkeypatch.setattr(memory, "_trim", lambda: trim(850.0))
     assert memory.bound(limit_mb=800.0, margin_mb=0.0) is True and T.compiled_programs() == 0
-
-
-def test_the_least_recently_used_training_programs_go_first_and_the_page_in_use_keeps_its_own(monkeypatch):
-    """Over the limit after the freed pages went back, training programs are dropped oldest first,
-    each taking its memory with it, until the process is under the limit; the ``KEEP`` most
-    recent stay, and nothing else is dropped when that is enough."""
-    from collections import OrderedDict
-
-    programs = OrderedDict((f"program {i}", object()) for i in range(7))
-    monkeypatch.setattr(T, "_COMPILED", programs)
-    monkeypatch.setattr(memory, "_after_last", {"mb": 0.0})
-    monkeypatch.setattr(memory, "_trim", lambda: None)
-    monkeypatch.setattr(memory, "rss_mb", lambda: 600.0 + 50.0 * len(programs))  # 950 MB with 7
-    assert memory.bound(limit_mb=870.0, margin_mb=0.0) is False
-    assert list(programs) == [f"program {i}" for i in (2, 3, 4, 5, 6)]  # 850 MB: the two oldest went
-    programs["program 2"] = programs.pop("program 2")  # used again: now the most recent
-    monkeypatch.setattr(memory, "rss_mb", lambda: 650.0 + 50.0 * len(programs))  # 900 MB with 5
-    assert memory.bound(limit_mb=870.0, margin_mb=0.0) is False
-    assert list(programs) == [f"program {i}" for i in (4, 5, 6, 2)]  # the oldest, not the one just used
-    # Under a lower limit, with KEEP = 4 programs left to drop one by one, every program goes.
-    assert memory.KEEP == 4 and memory.bound(limit_mb=800.0, margin_mb=0.0) is True and len(programs) == 0

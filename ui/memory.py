@@ -1,17 +1,9 @@
-"""A bound on the server's memory.  Past the limit, in this order, until the process is under it:
-
-1. the heap pages the process freed go back to the system (glibc keeps them: measured, the
-   landscape page alone leaves 1,125 MB resident, of which 422 MB are such pages, given back in
-   under a millisecond);
-2. the least recently used network-training programs go, one at a time (~50 MB each), but the
-   ``KEEP`` most recent (the page in use keeps its own);
-3. every compiled program goes (the other pages' jitted functions too: the gradients page's hold
-   ~200 MB).
-
-A dropped program is loaded again from the persistent compilation cache (~0.2 s) or compiled
-(seconds) by the next run that needs it.  Measured after walking the 8 pages' defaults: 1,128 MB
-with every program kept, 541 MB without any.  The page caches (st.cache_data) are bounded by their
-entry counts."""
+"""A bound on the server's memory.  Past the limit, the heap pages the process freed go back to the
+system first (glibc keeps them: measured, the landscape page alone leaves 1,125 MB resident, of
+which 422 MB are such pages, given back in under a millisecond).  Only if that is not enough are
+the compiled JAX programs dropped (~20 MB each: a network page session that tries many shapes holds
+dozens); the next run that needs one loads it again from the persistent compilation cache (~0.2 s),
+or compiles it (seconds).  The page caches (st.cache_data) are bounded by their entry counts."""
 
 from __future__ import annotations
 
@@ -48,21 +40,17 @@ def _trim() -> None:
 # stays above the limit after clearing would drop its programs at every rerun and compile them
 # again each time (measured: a 0.8 s slider step of the gradients page took 2.8 s).
 MARGIN_MB = 150.0
-KEEP = 4  # the network-training programs a page makes at once: the page in use keeps its own
 _after_last = {"mb": 0.0}
 
 
 def bound(limit_mb: float = LIMIT_MB, margin_mb: float = MARGIN_MB) -> bool:
-    """When the process holds more than ``limit_mb``: give its freed heap pages back, then drop the
-    least recently used training programs but ``KEEP``; if it still holds more than ``limit_mb``,
-    and more than ``margin_mb`` beyond what it held after the last clearing, drop every compiled
-    program.  True if it dropped them all."""
+    """When the process holds more than ``limit_mb``: give its freed heap pages back; if it still
+    holds more than ``limit_mb``, and more than ``margin_mb`` beyond what it held after the last
+    clearing, drop the compiled programs too.  True if it dropped them."""
     if rss_mb() < limit_mb:
         return False
     gc.collect()
     _trim()
-    while rss_mb() >= limit_mb and training.drop_oldest(KEEP):
-        _trim()
     if rss_mb() < max(limit_mb, _after_last["mb"] + margin_mb):
         return False
     training.clear_compiled()
