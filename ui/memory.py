@@ -1,9 +1,16 @@
-"""A bound on the server's memory.  Past the limit, the heap pages the process freed go back to the
-system first (glibc keeps them: measured, the landscape page alone leaves 1,125 MB resident, of
-which 422 MB are such pages, given back in under a millisecond).  Only if that is not enough are
-the compiled JAX programs dropped (~20 MB each: a network page session that tries many shapes holds
-dozens); the next run that needs one loads it again from the persistent compilation cache (~0.2 s),
-or compiles it (seconds).  The page caches (st.cache_data) are bounded by their entry counts."""
+"""A bound on the server's memory, checked as each rerun starts.  Past the limit, the heap pages the
+process freed go back to the system first (glibc keeps them: measured, the landscape page alone
+leaves 1,125 MB resident, of which 422 MB are such pages, given back in under a millisecond).
+Only if that is not enough are the compiled JAX programs dropped, all at once (~50 MB for a network
+training program, ~200 MB for the gradients page's; dropping one alone frees nothing: JAX's own
+compilation cache holds every executable until ``jax.clear_caches``); the next run that needs one
+loads it again from the persistent compilation cache (~0.2 s) or compiles it (seconds).
+
+The limit is the 1 GB a process is budgeted.  Measured, walking the 8 pages' defaults in one
+process: 1,128 MB with every program kept, 541 MB without any; the landscape page's working set
+alone is 860–900 MB after trimming.  At 800 MB, a tab that went through the gradients and network
+pages dropped every program at nearly each landscape slider step (2.8–5.1 s a step, 0.9 s at
+1,000 MB).  The page caches (st.cache_data) are bounded by their entry counts."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ import jax
 
 from surfaces import training
 
-LIMIT_MB = float(os.environ.get("DESCENT_LAB_MEMORY_MB", "800"))
+LIMIT_MB = float(os.environ.get("DESCENT_LAB_MEMORY_MB", "1000"))
 
 
 def rss_mb() -> float:
@@ -38,8 +45,9 @@ def _trim() -> None:
 # What a clearing could not give back (caches of results, the heap's fragments): the next
 # clearing waits until the process has grown by MARGIN_MB past it.  Without this, a process that
 # stays above the limit after clearing would drop its programs at every rerun and compile them
-# again each time (measured: a 0.8 s slider step of the gradients page took 2.8 s).
-MARGIN_MB = 150.0
+# again each time (measured: a 0.8 s slider step of the gradients page took 2.8 s).  A page's own
+# programs come back within its next runs: the margin is the landscape page's (~300 MB).
+MARGIN_MB = 300.0
 _after_last = {"mb": 0.0}
 
 
