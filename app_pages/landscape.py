@@ -14,12 +14,12 @@ from surfaces import network as N
 from surfaces.training import default_init, timed_fit
 from ui import state
 from ui.cache import in_parallel
-from ui.common import GLOBAL_SETTINGS, plot, style
+from ui.common import plot, style
 from ui.export import csv_text, download_buttons
-from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
-from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, noise_setting
+from ui.lessons import changed, claim_box, lesson_menu, preset_setting
+from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, load, optimizers
 from ui.state import S, Setting
-from ui.widgets import optimizer_panel, optimizer_settings
+from ui.widgets import optimizer_settings
 from viz.landscape import gap_figure, grid_table, landscape_3d, landscape_figure, path_views, paths_table, summary_table
 from viz.surface import Grid, surface_image, wants_log_levels
 from viz.tables import MISSING
@@ -70,23 +70,13 @@ def plane_view(data_key: tuple, calls: tuple, centre: int, plane: str, n: int, s
 st.title("The loss landscape")
 st.caption("The network page's network and optimizers, and the real loss around a solution: a plane through one "
            "run's final weights, the loss on a grid over it, every path projected onto it (Li et al., 2018).")
-state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
-state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
-fill.setdefault("noise", N.DATASETS[S.data].noise)
-NOISE = noise_setting(S.data)  # the noise of the data set chosen
-SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, NOISE] + CONFIG + HPS
-state.load(SETTINGS, PAGE, fill)
+SETTINGS = load(PAGE, LESSONS, PRESET, DATASET, CONFIG + HPS)
 state.show_warnings()
 
 side = st.sidebar
 lesson_menu(LESSONS, side)
 info = data_and_network(side, False, "data, split, initialization, mini-batches, directions", describe=False)
-chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
-configs = {}
-for name in chosen:
-    with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=False):
-        configs[name] = optimizer_panel(name, HPS)
+chosen, configs = optimizers(side, HPS, expanded=lambda chosen: False)
 def _batch(b: str) -> str:
     return "— no —" if b == NO_BATCH2 else "m (batch GD)" if b == "m" else b
 

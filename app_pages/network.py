@@ -10,15 +10,15 @@ from surfaces import network as N
 from surfaces.training import OWN_SCHEDULE, default_init, schedule_of, timed_fit
 from ui import state
 from ui.cache import in_parallel
-from ui.common import GLOBAL_SETTINGS, plot, style
+from ui.common import plot, style
 from ui.eos_panel import EOS_SETTINGS, eos_panel, eos_runs
 from ui.export import download_buttons
-from ui.lessons import FREE, changed, claim_box, lesson_menu, preset_setting
+from ui.lessons import changed, claim_box, lesson_menu, preset_setting
 from ui.muon_panel import OWN_SCHEDULE_NOTE, update_panel
-from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, noise_setting
+from ui.network_settings import BATCHES, DATASET, EPOCHS, config, data_and_network, dataset, load, optimizers
 from ui.sam_panel import sharpness_panel
 from ui.state import S, Setting
-from ui.widgets import optimizer_panel, optimizer_settings, schedule_panel, schedule_settings
+from ui.widgets import optimizer_settings, schedule_panel, schedule_settings
 from viz.network import (
     NetRun,
     boundary_figure,
@@ -53,22 +53,13 @@ def train_run(data_key: tuple, sizes: tuple, act: str, loss: str, lam: float, op
 st.title("Training a small network")
 st.caption("The same multilayer perceptron, from the same initialization and the same mini-batches, trained by "
            "several optimizers at once on a 2-D classification task; the test set is never trained on.")
-state.load(GLOBAL_SETTINGS + [PRESET], PAGE)
-fill = dict(LESSONS[S.preset].settings) if S.preset != FREE else {}  # what a lesson's link leaves unsaid
-state.load(GLOBAL_SETTINGS + [PRESET, DATASET], PAGE, fill)
-fill.setdefault("noise", N.DATASETS[S.data].noise)  # the noise of the data set the link names
-SETTINGS = GLOBAL_SETTINGS + [PRESET, DATASET, noise_setting(S.data)] + CONFIG + HPS + SCHED + EOS_SETTINGS
-state.load(SETTINGS, PAGE, fill)
+SETTINGS = load(PAGE, LESSONS, PRESET, DATASET, CONFIG + HPS + SCHED + EOS_SETTINGS)
 state.show_warnings()
 
 side = st.sidebar
 lesson_menu(LESSONS, side)
 info = data_and_network(side, True, "data, split, initialization, mini-batches", describe=True)
-chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"), format_func=lambda n: OPTIMIZERS[n].label)
-configs = {}
-for name in chosen:
-    with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=len(chosen) == 1):
-        configs[name] = optimizer_panel(name, HPS)
+chosen, configs = optimizers(side, HPS, expanded=lambda chosen: len(chosen) == 1)
 side.select_slider("mini-batch size", BATCHES, key=S.key("batch"),
                    format_func=lambda b: "m (batch GD)" if b == "m" else b)
 side.select_slider("epochs", EPOCHS, key=S.key("epochs"))

@@ -237,11 +237,13 @@ def _scan(opt: Optimizer, sched: Schedule, problem, steps: int, record: frozense
 
 
 def _filled(k, rows):
-    """Rows k, k + 1, … of every array of ``rows`` replaced by its row k − 1, by one loop over those
-    rows only (no iteration when k is past the end; a shorter array's last row is rewritten with
-    its own value).  XLA's cost analysis counts a loop's body once, so a single run's program stays
-    under the 1,000 flops below which the CPU client runs it inline, on the calling thread (a
-    where over every row costs a thread hop, ~30 µs a call); one loop, as each costs ~4 µs."""
+    """Rows k, k + 1, … of every field replaced by its row k − 1, by one loop over those rows only
+    (no iteration when k is past the end; a shorter array's last row is rewritten with its own
+    value).  ``rows`` maps a field to ``(first, rest)`` (first None: the gradient), joined here.
+    XLA's cost analysis counts a loop's body once, so a single run's program stays under the 1,000
+    flops below which the CPU client runs it inline, on the calling thread (a where over every row
+    costs a thread hop, ~30 µs a call); one loop, as each costs ~4 µs."""
+    rows = {name: rest if first is None else _joined(first, rest) for name, (first, rest) in rows.items()}
     leaves, treedef = jax.tree.flatten(rows)
     leaves = [a for a in leaves if a.shape[0]]
     if not leaves:
@@ -259,9 +261,9 @@ def _filled(k, rows):
 
 def _selected(k, rows):
     """Rows k, k + 1, … replaced by row k − 1, by a where over every row (for vmapped runs, where a
-    loop would run as many times as the earliest stop needs, over every run).  ``rows`` maps a
-    field to ``(first, rest)``, joined here: the row to repeat is read from ``first`` and ``rest``,
-    not from the joined rows, so that XLA fuses the where into the joining (one pass, not two)."""
+    loop would run as many times as the earliest stop needs, over every run).  ``rows`` as for
+    ``_filled``; the row to repeat is read from ``first`` and ``rest``, not from the joined rows,
+    so that XLA fuses the where into the joining (one pass, not two)."""
     def one(first, rest):
         r = jnp.arange(1, rest.shape[0] + 1).reshape((-1,) + (1,) * (rest.ndim - 1))
         if first is None:  # no row before the first update (the gradient): rest's rows are 0, 1, …
@@ -273,12 +275,6 @@ def _selected(k, rows):
         return jnp.concatenate([first[None], jnp.where(r >= k, prev, rest)])
     return {name: tmap(one, first, rest) if first is not None else tmap(partial(one, None), rest)
             for name, (first, rest) in rows.items()}
-
-
-def _joined_then(fill):
-    """A freeze over ``(first, rest)`` pairs that joins them first, then ``fill(k, rows)``."""
-    return lambda k, rows: fill(k, {name: rest if first is None else _joined(first, rest)
-                                    for name, (first, rest) in rows.items()})
 
 
 def _finish(raw: _Raw, steps: int, freeze: Callable) -> Trajectory:
@@ -302,7 +298,7 @@ def _trajectory(opt: Optimizer, sched: Schedule, problem, steps: int, record: fr
     """One run: the scan, then its rows frozen from the step where it stopped (``_filled``: a run
     that never diverged pays nothing for it)."""
     return _finish(_scan(opt, sched, problem, steps, record, decay_per_epoch, x0, hp, sp, seed, data), steps,
-                   _joined_then(_filled))
+                   _filled)
 
 
 _STATIC = ("opt", "sched", "problem", "steps", "record", "decay_per_epoch")
@@ -348,11 +344,13 @@ def _static(optimizer, schedule, convention, clip, record: tuple):
 
 
 def _prepare(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype=np.float32):
-    try:  # scalars only (the common call): resolved once per distinct request
-        return _prepared(optimizer, schedule, tuple((schedule_params or {}).items()), convention, clip,
-                         tuple(record), tuple(hp.items()), dtype)
-    except TypeError:  # an array among the values (run_many): not hashable
+    key = (optimizer, schedule, tuple((schedule_params or {}).items()), convention, clip, tuple(record),
+           tuple(hp.items()), dtype)
+    try:
+        hash(key)
+    except TypeError:  # an array among the values (run_many): resolved at each call
         return _prepare_now(optimizer, schedule, schedule_params, convention, clip, tuple(record), hp, dtype)
+    return _prepared(*key)  # scalars only (the common call): resolved once per distinct request
 
 
 def _prepare_now(optimizer, schedule, schedule_params, convention, clip, record, hp, dtype):

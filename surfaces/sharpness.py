@@ -53,12 +53,18 @@ def power_iteration(loss: Callable, params, v0, iters: int) -> tuple[jax.Array, 
     return _vdot(v, hvp(loss, params, v)), v
 
 
+def random_like(params, seed: int = 0):
+    """A seeded standard normal vector shaped like ``params`` (a power iteration's start)."""
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(seed), len(leaves))
+    return jax.tree.unflatten(tree, [jax.random.normal(k, jnp.shape(x), jnp.result_type(x))
+                                     for k, x in zip(keys, leaves)])
+
+
 def sharpness(loss: Callable, params, iters: int = 100, seed: int = 0) -> float:
     """λ_max of the Hessian of ``loss`` at ``params`` by ``iters`` power-iteration steps from a
     random start."""
-    leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(jax.random.key(seed), len(leaves))
-    v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)])
+    v0 = random_like(params, seed)
     lam, _ = jax.jit(partial(power_iteration, loss, iters=iters))(params, v0)
     return float(lam)
 
@@ -81,9 +87,7 @@ def final_sharpness(params, X, y, activation: str, loss: str, lam: float = 0.0, 
     ``iters`` power-iteration steps from a seeded random vector.  One jitted program per network
     shape, activation and loss (the weights, data and λ are traced)."""
     p = tmap(lambda a: jnp.asarray(a, jnp.float32), params)
-    leaves, tree = jax.tree.flatten(p)
-    keys = jax.random.split(jax.random.key(seed), len(leaves))
-    v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, jnp.float32) for k, x in zip(keys, leaves)])
+    v0 = random_like(p, seed)
     return float(_final_sharpness(p, jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.int32), float(lam), v0,
                                   activation, loss, int(iters)))
 
@@ -149,9 +153,7 @@ def train_with_sharpness(params, X, y, optimizer: str | Optimizer = "gd", steps:
     opt = get_optimizer(optimizer).with_options(convention=convention, clip="none")
     hp = {k: float(v) for k, v in full_hp(opt, hp or {}).items()}
     params = tmap(lambda a: jnp.asarray(a, jnp.float32), params)
-    leaves, tree = jax.tree.flatten(params)
-    keys = jax.random.split(jax.random.key(seed), len(leaves))
-    v0 = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape, jnp.float32) for k, x in zip(keys, leaves)])
+    v0 = random_like(params, seed)
     values, last, lams, div = _eos(opt, activation, loss, int(steps), int(every), int(iters), int(warmup), params, hp,
                                    jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.int32), v0)
     d = int(div)

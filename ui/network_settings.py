@@ -12,8 +12,11 @@ import streamlit as st
 from optim import OPTIMIZERS
 from surfaces import network as N
 from surfaces.training import make_data
+from ui import state
+from ui.common import GLOBAL_SETTINGS
+from ui.lessons import FREE
 from ui.state import S, Setting
-from ui.widgets import log_options
+from ui.widgets import log_options, optimizer_panel
 
 M_OPTIONS = (40, 80, 100, 200, 300, 400, 600, 1000, 2000)
 TEST_OPTIONS = (0.2, 0.25, 0.3, 0.4, 0.5)
@@ -50,6 +53,32 @@ def config(base: Mapping[str, Any], extra_after_batch: tuple[Setting, ...] = ())
 def noise_setting(name: str) -> Setting:
     """The noise σ, its default that of the data set ``name``."""
     return Setting("noise", N.DATASETS[name].noise, "float", 0.0, 1.0)
+
+
+def load(page: str, lessons: Mapping[str, Any], preset: Setting, data: Setting, rest: list[Setting]) -> list[Setting]:
+    """Load a network page's settings from the URL and the session, in the order each needs the
+    last: the lesson menu (``preset``), then the data set (``data``), then the noise (its default
+    the data set's) and ``rest``; what a lesson's link leaves unsaid is the lesson's.  Returns
+    every setting of the page, in URL order."""
+    state.load(GLOBAL_SETTINGS + [preset], page)
+    fill = dict(lessons[S.preset].settings) if S.preset != FREE else {}
+    state.load(GLOBAL_SETTINGS + [preset, data], page, fill)
+    fill.setdefault("noise", N.DATASETS[S.data].noise)  # the noise of the data set the link names
+    settings = GLOBAL_SETTINGS + [preset, data, noise_setting(S.data)] + rest
+    state.load(settings, page, fill)
+    return settings
+
+
+def optimizers(side, hps: list[Setting], expanded) -> tuple[list[str], dict[str, Any]]:
+    """The optimizers multiselect in ``side`` and one hyperparameter expander per chosen rule
+    (open when ``expanded(chosen)``): the chosen names and each one's ``optimizer_panel``."""
+    chosen = side.multiselect("optimizers", tuple(OPTIMIZERS), key=S.key("opts"),
+                              format_func=lambda n: OPTIMIZERS[n].label)
+    configs = {}
+    for name in chosen:
+        with side.expander(f"{OPTIMIZERS[name].label} hyperparameters", expanded=expanded(chosen)):
+            configs[name] = optimizer_panel(name, hps)
+    return chosen, configs
 
 
 def dataset_changed():
