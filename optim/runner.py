@@ -259,22 +259,22 @@ def _filled(k, rows):
     return jax.tree.unflatten(treedef, [next(filled) if a.shape[0] else a for a in jax.tree.leaves(rows)])
 
 
-def _selected(k, rows):
-    """Rows k, k + 1, … replaced by row k − 1, by a where over every row (for vmapped runs, where a
-    loop would run as many times as the earliest stop needs, over every run).  ``rows`` as for
-    ``_filled``; the row to repeat is read from ``first`` and ``rest``, not from the joined rows,
-    so that XLA fuses the where into the joining (one pass, not two)."""
-    def one(first, rest):
-        r = jnp.arange(1, rest.shape[0] + 1).reshape((-1,) + (1,) * (rest.ndim - 1))
-        if first is None:  # no row before the first update (the gradient): rest's rows are 0, 1, …
-            prev = jax.lax.dynamic_index_in_dim(rest, jnp.clip(k - 1, 0, rest.shape[0] - 1), keepdims=False)
-            return jnp.where(r - 1 >= k, prev, rest)
-        first = jnp.asarray(first)
-        prev = jnp.where(k >= 2, jax.lax.dynamic_index_in_dim(rest, jnp.clip(k - 2, 0, rest.shape[0] - 1),
-                                                               keepdims=False), first)
-        return jnp.concatenate([first[None], jnp.where(r >= k, prev, rest)])
-    return {name: tmap(one, first, rest) if first is not None else tmap(partial(one, None), rest)
-            for name, (first, rest) in rows.items()}
+def _joined_rows(k, rows):
+    """The rows joined, none frozen (``k`` unread): what a vmapped run's ``_finish`` gives, before
+    ``_held`` freezes the stopped runs, only if there are any."""
+    return {name: rest if first is None else _joined(first, rest) for name, (first, rest) in rows.items()}
+
+
+def _held(k, tr: Trajectory) -> Trajectory:
+    """A run's joined rows k, k + 1, … of params, loss, state and grads replaced by row k − 1, by
+    a where over every row (vmapped: a loop would run as many times as the earliest stop needs,
+    over every run)."""
+    def one(a):
+        if a.shape[0] == 0:
+            return a
+        prev = jax.lax.dynamic_index_in_dim(a, jnp.clip(k - 1, 0, a.shape[0] - 1), keepdims=False)
+        return jnp.where(jnp.arange(a.shape[0]).reshape((-1,) + (1,) * (a.ndim - 1)) >= k, prev, a)
+    return tr._replace(**{f: tmap(one, getattr(tr, f)) for f in ("params", "loss", "state", "grads")})
 
 
 def _finish(raw: _Raw, steps: int, freeze: Callable) -> Trajectory:
@@ -307,12 +307,15 @@ _run_one = jax.jit(_trajectory, static_argnames=_STATIC)
 
 @partial(jax.jit, static_argnames=_STATIC + ("axes",))
 def _run_vmapped(opt, sched, problem, steps, record, decay_per_epoch, axes, x0, hp, sp, seed, data):
-    """Many runs: the scans vmapped, their rows frozen by ``_selected``, fused with the joining.
-    (A conditional skipping the pass when no run stopped measured 2× slower: its operands, every
-    run's rows, are materialized before it, then copied.)"""
+    """Many runs: the scans vmapped and their rows joined; then, only if a run stopped, one pass
+    freezes the stopped runs' rows (``_held``), in a conditional outside the vmap (its predicate
+    is not batched, so it stays a branch; the branch that keeps the rows copies nothing).
+    Measured on 4,096 Adam runs × 500 steps: as fast as optax's scan with nothing stopped, one pass
+    more when a run stopped; a where fused into the joining cost ~1.5 ms (20 %) on every call."""
     fn = partial(_scan, opt, sched, problem, steps, record, decay_per_epoch)
     raw = jax.vmap(fn, in_axes=axes.axes())(x0, hp, sp, seed, data)
-    return jax.vmap(partial(_finish, steps=steps, freeze=_selected))(raw)
+    tr = jax.vmap(partial(_finish, steps=steps, freeze=_joined_rows))(raw)
+    return jax.lax.cond(jnp.any(raw.stop <= steps), lambda tr: jax.vmap(_held)(raw.stop, tr), lambda tr: tr, tr)
 
 
 def compile_count() -> int:
